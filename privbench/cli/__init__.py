@@ -1,0 +1,11 @@
+"""The ``privbench`` command line: one module per command group, wiring only."""
+
+from privbench.cli import data, listing, run  # noqa: F401  (register the commands)
+from privbench.cli.app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

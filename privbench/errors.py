@@ -1,0 +1,18 @@
+"""Exceptions that the CLI turns into one clear line and exit status 2."""
+
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """Bad input from the user: a wrong path, a malformed file, an impossible option.
+
+    The message is a single line that names the offending file or option and the problem.
+    """
+
+
+class ConfigError(InputError):
+    """An unknown or impossible configuration key or value."""
+
+
+class DatasetError(InputError):
+    """A dataset folder that is missing, incomplete or inconsistent."""

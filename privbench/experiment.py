@@ -1,0 +1,111 @@
+"""One training run end to end: resolve the config, get the data, cross-validate, write the result."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from privbench.config import PROFILES, build, override, profile_values, to_dict
+from privbench.data.generate import synthetic_dataset
+from privbench.data.layout import Dataset
+from privbench.data.splits import make_splits
+from privbench.data.synthetic import SyntheticConfig
+from privbench.errors import ConfigError
+from privbench.methods import METHODS
+from privbench.models.heads import RNNS
+from privbench.progress import Progress
+from privbench.results import git_commit, new_run_id, now, versions, write_result
+from privbench.train.crossval import CrossValidation, cross_validate
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A fully resolved training run (saved as config.yaml)."""
+
+    method: str
+    rnn: str
+    profile: str
+    seed: int
+    folds: int
+    device: str
+    data: str  # "synthetic" or a dataset folder
+    synthetic: SyntheticConfig | None
+    train: Any  # the method's config dataclass
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    path: Path
+    spec: RunSpec
+    metrics: dict
+    result: CrossValidation
+
+
+def resolve(method: str, rnn: str, profile: str = "default", seed: int = 0, folds: int = 8,
+            device: str = "auto", data: str = "synthetic", assignments: list[str] | None = None) -> RunSpec:
+    """Profile values + ``--set`` overrides, checked; ``data.KEY`` keys go to the synthetic generator."""
+    runner = METHODS.get(method)
+    RNNS.get(rnn)
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")
+    if device not in DEVICES:
+        raise ConfigError(f"unknown device {device!r}; valid: {', '.join(DEVICES)}")
+    assignments = assignments or []
+    data_keys = [a.removeprefix("data.") for a in assignments if a.startswith("data.")]
+    train_keys = [a for a in assignments if not a.startswith("data.")]
+    synthetic = None
+    if data == "synthetic":
+        synthetic = build(SyntheticConfig, profile_values("synthetic", profile), "configs/synthetic.yaml")
+        synthetic = override(synthetic, data_keys, "--set data.")
+    elif data_keys:
+        raise ConfigError("--set data.KEY applies to --data synthetic only")
+    train = build(runner.config_type, profile_values(method, profile, rnn), f"configs/{method}.yaml")
+    train = override(train, train_keys)
+    return RunSpec(method, rnn, profile, seed, folds, device, data, synthetic, train)
+
+
+def open_dataset(spec: RunSpec, progress: Progress) -> Dataset:
+    runner = METHODS.get(spec.method)
+    if spec.synthetic is not None:
+        return Dataset(synthetic_dataset(spec.synthetic, runner.needs_frames, progress))
+    return Dataset(Path(spec.data))
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA device is available")
+    return torch.device(name)
+
+
+def run(spec: RunSpec, out: Path | None = None, progress: Progress | None = None) -> RunOutcome:
+    """Train and evaluate ``spec`` with k-fold cross-validation; write and return the result folder."""
+    progress = progress or Progress(enabled=False)
+    run_id = new_run_id(spec.method, spec.rnn)
+    out = Path(out) if out is not None else Path("results") / run_id
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"{out}: already exists and is not empty; choose another --out")
+    device = pick_device(spec.device)
+    started = now()
+    dataset = open_dataset(spec, progress)
+    splits = make_splits(dataset.ids, spec.folds, spec.seed, getattr(spec.train, "val_participants", 0))
+    result = cross_validate(METHODS.get(spec.method), dataset, splits, spec.train, spec.rnn, spec.seed,
+                            device, progress)
+    metrics = {**result.summary(), "efficiency": result.efficiency}
+    run_record = {
+        "run_id": out.name, "kind": "train", "method": spec.method, "rnn": spec.rnn,
+        "dataset": dataset.manifest.name, "dataset_path": str(dataset.root.resolve()), "seed": spec.seed,
+        "profile": spec.profile, "device": str(device), "started": started, "finished": now(),
+        "status": "complete", "versions": versions(), "git_commit": git_commit(),
+    }
+    config = {**{k: v for k, v in dataclasses.asdict(spec).items() if k not in ("synthetic", "train")},
+              "synthetic": to_dict(spec.synthetic), "train": to_dict(spec.train)}
+    write_result(out, config, run_record, metrics, [f.row() for f in result.folds])
+    return RunOutcome(out, spec, metrics, result)

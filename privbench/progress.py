@@ -1,0 +1,41 @@
+"""Progress bars for long work (rich, on stderr); silent when disabled (library use, tests)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import Progress as RichProgress
+
+
+class Progress:
+    """Nested progress bars; every method is a no-op when ``enabled`` is False."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self._bars = (
+            RichProgress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+            )
+            if enabled
+            else None
+        )
+
+    def __enter__(self) -> Progress:
+        if self._bars is not None:
+            self._bars.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+
+    def add(self, description: str, total: int) -> int:
+        return self._bars.add_task(description, total=total) if self._bars is not None else -1
+
+    def advance(self, task: int, description: str | None = None) -> None:
+        if self._bars is not None:
+            self._bars.update(task, advance=1, **({"description": description} if description else {}))
+
+    def remove(self, task: int) -> None:
+        if self._bars is not None:
+            self._bars.remove_task(task)

@@ -1,0 +1,59 @@
+"""Result folders: config.yaml, run.json, metrics.json, folds.csv, written atomically."""
+
+from __future__ import annotations
+
+import platform
+import secrets
+import subprocess
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from privbench.io import atomic_dir, write_json
+
+PACKAGES = ("privbench", "torch", "torchvision", "numpy", "pandas", "scikit-learn", "flwr", "opacus")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_run_id(*parts: str) -> str:
+    """e.g. 20261126-142501-au-bigru-3f9a: sortable by time, unique per run."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return "-".join([stamp, *parts, secrets.token_hex(2)])
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def git_commit() -> str | None:
+    """The commit of the privbench source tree, when it is a git checkout."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def write_result(out: Path, config: dict, run: dict, metrics: dict, rows: list[dict[str, Any]]) -> Path:
+    """Write one result folder; it appears complete or not at all."""
+    with atomic_dir(out) as tmp:
+        (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        write_json(tmp / "metrics.json", metrics)
+        pd.DataFrame(rows).to_csv(tmp / "folds.csv", index=False)
+        write_json(tmp / "run.json", run)
+    return out

@@ -1,0 +1,116 @@
+"""k-fold participant-independent cross-validation of a method, with the constant baseline beside it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from privbench.data.layout import DIMENSIONS, Dataset
+from privbench.data.splits import Split
+from privbench.evaluate import efficiency
+from privbench.evaluate.metrics import ccc, pcc, rmse
+from privbench.methods.base import FoldOutput, Method
+from privbench.progress import Progress
+
+METRICS = {"ccc": ccc, "pcc": pcc, "rmse": rmse}
+
+
+@dataclass(frozen=True)
+class FoldRecord:
+    """Scores of one fold (a row of folds.csv)."""
+
+    fold: int
+    test: tuple[str, ...]
+    scores: dict[str, dict[str, float]]  # metric -> dimension -> value
+    constant: dict[str, dict[str, float]]  # the constant predictor's scores
+    best_epoch: int
+    epochs: int
+    train_seconds: float
+    seconds_per_epoch: float
+    frames_per_second: float
+
+    def row(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"fold": self.fold, "test_participants": " ".join(self.test)}
+        for prefix, table in (("", self.scores), ("constant_", self.constant)):
+            for metric, values in table.items():
+                row.update({f"{prefix}{metric}_{dim}": round(v, 6) for dim, v in values.items()})
+        row.update(best_epoch=self.best_epoch, epochs=self.epochs, train_seconds=round(self.train_seconds, 3),
+                   seconds_per_epoch=round(self.seconds_per_epoch, 3), train_frames_per_second=round(self.frames_per_second, 1))
+        return row
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    folds: list[FoldRecord]
+    efficiency: dict[str, float]
+
+    def summary(self) -> dict[str, Any]:
+        """metrics.json's accuracy part: per metric and dimension, mean, std (ddof=1) and folds."""
+        def aggregate(key: str) -> dict:
+            return {
+                metric: {dim: _stats([getattr(f, key)[metric][dim] for f in self.folds]) for dim in DIMENSIONS}
+                for metric in METRICS
+            }
+        return {**aggregate("scores"), "baseline": {"constant": aggregate("constant")}}
+
+
+def _stats(values: list[float]) -> dict[str, Any]:
+    array = np.asarray(values)
+    std = float(array.std(ddof=1)) if len(array) > 1 else 0.0
+    return {"mean": float(array.mean()), "std": std, "folds": [float(v) for v in array]}
+
+
+def score(labels: np.ndarray, predictions: np.ndarray) -> dict[str, dict[str, float]]:
+    return {
+        name: dict(zip(DIMENSIONS, (float(v) for v in fn(labels, predictions))))
+        for name, fn in METRICS.items()
+    }
+
+
+def training_mean(dataset: Dataset, split: Split) -> np.ndarray:
+    """The constant predictor: the gold standard's mean over the fold's training participants."""
+    gold = [dataset.ratings(pid)[list(DIMENSIONS)].to_numpy(float) for pid in split.train + split.validation]
+    return np.concatenate(gold).mean(0)
+
+
+def cross_validate(
+    method: Method, dataset: Dataset, splits: list[Split], config: Any, rnn: str, seed: int,
+    device: torch.device, progress: Progress,
+) -> CrossValidation:
+    """Train and test every fold; efficiency is measured on the last fold's model."""
+    records, output, total_seconds = [], None, 0.0
+    task = progress.add("folds", total=len(splits))
+    for split in splits:
+        start = time.perf_counter()
+        output: FoldOutput = method.train_fold(dataset, split, config, rnn, seed * 1000 + split.fold, device, progress)
+        seconds = time.perf_counter() - start
+        total_seconds += seconds
+        labels = np.concatenate([output.labels[p] for p in split.test])
+        predictions = np.concatenate([output.predictions[p] for p in split.test])
+        constant = np.broadcast_to(training_mean(dataset, split), labels.shape)
+        history = output.history
+        records.append(FoldRecord(
+            split.fold, split.test, score(labels, predictions), score(labels, constant),
+            history.best_epoch + 1, len(history.train_loss), seconds, float(np.mean(history.epoch_seconds)),
+            history.frames_seen / max(sum(history.epoch_seconds), 1e-9),
+        ))
+        progress.advance(task, description=f"fold {split.fold + 1}/{len(splits)} done")
+    progress.remove(task)
+    assert output is not None
+    model = output.model
+    measures = {
+        "train_seconds": total_seconds,
+        "train_frames_per_second": float(np.mean([r.frames_per_second for r in records])),
+        "seconds_per_epoch": float(np.mean([r.seconds_per_epoch for r in records])),
+        "inference_seconds_per_100_frames": efficiency.inference_seconds(model, output.example_input, 100, device),
+        "inference_seconds_per_500_frames": efficiency.inference_seconds(model, output.example_input, 500, device),
+        "model_size_mb": efficiency.model_size_mb(model),
+        "parameters": efficiency.parameter_count(model),
+        "peak_rss_mb": efficiency.peak_rss_mb(),
+        **output.efficiency,
+    }
+    return CrossValidation(records, measures)

@@ -1,0 +1,81 @@
+"""The one training loop: plain and (later) DP training share it; DP wraps model/optimizer/loader."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from privbench.evaluate.metrics import ccc_loss
+from privbench.progress import Progress
+from privbench.registry import Registry
+
+LOSSES: Registry[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = Registry("loss")
+LOSSES.register("mse")(nn.functional.mse_loss)
+LOSSES.register("ccc")(ccc_loss)
+
+
+@dataclass
+class FitHistory:
+    """What happened during training: per-epoch loss, validation score and wall time."""
+
+    train_loss: list[float] = field(default_factory=list)
+    validation_score: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+    frames_seen: int = 0
+
+
+def fit(
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    loss_name: str,
+    epochs: int,
+    validate: Callable[[nn.Module], float],
+    patience: int,
+    device: torch.device,
+    progress: Progress,
+) -> FitHistory:
+    """Train for up to ``epochs``; keep the weights with the best validation score.
+
+    Stops early after ``patience`` epochs without improvement (patience 0: never).
+    """
+    loss_fn = LOSSES.get(loss_name)
+    history = FitHistory()
+    best_state, best_score, stale = None, -float("inf"), 0
+    task = progress.add("epochs", total=epochs)
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        model.train()
+        total, batches = 0.0, 0
+        for inputs, labels in loader:
+            inputs, labels = inputs.to(device), labels.to(device)
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(inputs), labels)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach())
+            batches += 1
+            history.frames_seen += labels.shape[0] * labels.shape[1]
+        history.epoch_seconds.append(time.perf_counter() - start)
+        history.train_loss.append(total / max(batches, 1))
+        score = validate(model)
+        history.validation_score.append(score)
+        if score > best_score:
+            best_state, best_score, stale = copy.deepcopy(model.state_dict()), score, 0
+            history.best_epoch = epoch
+        else:
+            stale += 1
+        progress.advance(task, description=f"epoch {epoch + 1} loss {history.train_loss[-1]:.4f} val CCC {score:.3f}")
+        if patience and stale >= patience:
+            break
+    progress.remove(task)
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history

@@ -1,0 +1,38 @@
+"""Shared fixtures: a private synthetic-data cache and a tiny dataset on disk."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from privbench.config import build, override, profile_values
+from privbench.data.generate import write_synthetic
+from privbench.data.synthetic import SyntheticConfig
+from privbench.progress import Progress
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Keep the synthetic-data cache of the test session out of the user's cache."""
+    cache = tmp_path_factory.mktemp("cache")
+    os.environ["PRIVBENCH_CACHE"] = str(cache)
+    return cache
+
+
+def tiny_config(*assignments: str) -> SyntheticConfig:
+    """The quick synthetic profile with overrides such as 'participants=4'."""
+    cfg = build(SyntheticConfig, profile_values("synthetic", "quick"), "quick")
+    return override(cfg, list(assignments))
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six participants, 20 s, 32 px frames (AU, ratings and frames)."""
+    out = tmp_path_factory.mktemp("data") / "tiny"
+    return write_synthetic(tiny_config("participants=6", "seconds=20"), out, force=False, frames=True,
+                           progress=Progress(enabled=False))
