@@ -37,7 +37,11 @@ def profile_values(config_name: str, profile: str, variant: str | None = None) -
 
 
 def build(cls: type[T], values: Mapping[str, Any], where: str) -> T:
-    """Instantiate dataclass ``cls`` from ``values``, checking keys and types."""
+    """Instantiate dataclass ``cls`` from ``values``, checking keys and types.
+
+    Dotted keys (``backbone.norm``) fill nested dataclass fields.
+    """
+    values = _nest(values)
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(values) - set(names))
@@ -63,6 +67,17 @@ def override(obj: T, assignments: list[str], where: str = "--set") -> T:
 def to_dict(obj: Any) -> Any:
     """A dataclass tree as plain dicts (for config.yaml and hashing)."""
     return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else obj
+
+
+def _nest(values: Mapping[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for key, value in values.items():
+        head, dot, rest = key.partition(".")
+        if dot:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            nested[key] = value
+    return nested
 
 
 def _set(obj: Any, path: list[str], value: Any, key: str, where: str) -> Any:

@@ -103,7 +103,7 @@ def run(spec: RunSpec, out: Path | None = None, progress: Progress | None = None
         "run_id": out.name, "kind": "train", "method": spec.method, "rnn": spec.rnn,
         "dataset": dataset.manifest.name, "dataset_path": str(dataset.root.resolve()), "seed": spec.seed,
         "profile": spec.profile, "device": str(device), "started": started, "finished": now(),
-        "status": "complete", "versions": versions(), "git_commit": git_commit(),
+        "status": "complete", "notes": result.notes, "versions": versions(), "git_commit": git_commit(),
     }
     config = {**{k: v for k, v in dataclasses.asdict(spec).items() if k not in ("synthetic", "train")},
               "synthetic": to_dict(spec.synthetic), "train": to_dict(spec.train)}

@@ -8,7 +8,7 @@ from privbench.methods.au import AUConfig
 
 def test_profiles_inherit_default_and_paper_refines_per_rnn():
     quick = profile_values("au", "quick")
-    assert quick["epochs"] == 3 and quick["fc_units"] == 10
+    assert quick["epochs"] == 8 and quick["fc_units"] == 10
     paper = {rnn: build(AUConfig, profile_values("au", "paper", rnn), "x") for rnn in ("bigru", "bilstm", "rnn")}
     assert (paper["bigru"].seq_len, paper["bigru"].hidden, paper["bigru"].layers) == (600, 512, 6)
     assert (paper["bilstm"].seq_len, paper["bilstm"].hidden, paper["bilstm"].layers) == (600, 128, 6)
@@ -41,7 +41,7 @@ def test_bad_overrides_name_the_problem(assignment, message):
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"method": "svm"}, "unknown method 'svm'; valid: au"), ({"rnn": "tcn"}, "unknown rnn 'tcn'"),
+    [({"method": "svm"}, "unknown method 'svm'; valid: au, central"), ({"rnn": "tcn"}, "unknown rnn 'tcn'"),
      ({"profile": "huge"}, "unknown profile"), ({"device": "tpu"}, "unknown device")],
 )
 def test_unknown_names_list_the_valid_ones(kwargs, message):
@@ -53,4 +53,4 @@ def test_unknown_names_list_the_valid_ones(kwargs, message):
 def test_override_leaves_the_original_untouched():
     cfg = build(AUConfig, profile_values("au", "default"), "x")
     changed = override(cfg, ["hidden=8"])
-    assert cfg.hidden == 64 and changed.hidden == 8
+    assert cfg.hidden == 32 and changed.hidden == 8

@@ -49,31 +49,32 @@ def run_command(
     if output_format is OutputFormat.json:
         typer.echo(json.dumps({"path": str(outcome.path), **outcome.metrics}, indent=2))
         return
-    Console().print(summary_table(outcome))
+    console = Console()
+    console.print(*summary_tables(outcome))
+    for key, note in outcome.result.notes.items():
+        console.print(f"{key.replace('_', ' ')}: {note}", highlight=False)
     typer.echo(str(outcome.path))
 
 
-def summary_table(outcome: experiment.RunOutcome) -> Table:
-    """CCC/PCC/RMSE (mean ± std over folds) beside the constant predictor, then efficiency."""
+def summary_tables(outcome: experiment.RunOutcome) -> tuple[Table, Table]:
+    """Accuracy (mean ± std over folds, beside the constant predictor) and efficiency."""
     spec, metrics = outcome.spec, outcome.metrics
-    table = Table(title=f"{spec.method} / {spec.rnn} · profile {spec.profile} · {spec.folds} folds · seed {spec.seed}")
-    table.add_column("metric")
+    accuracy = Table(title=f"{spec.method} / {spec.rnn} · {spec.profile} profile · {spec.folds} folds · seed {spec.seed}")
+    accuracy.add_column("metric")
     for dim in DIMENSIONS:
-        table.add_column(dim, justify="right")
-        table.add_column(f"{dim} (constant)", justify="right", style="dim")
+        accuracy.add_column(dim, justify="right")
+    for dim in DIMENSIONS:
+        accuracy.add_column(f"constant {dim[:3]}.", justify="right", style="dim")
     constant = metrics["baseline"]["constant"]
     for name in ("ccc", "pcc", "rmse"):
-        cells = []
-        for dim in DIMENSIONS:
-            cells.append(_mean_std(metrics[name][dim]))
-            cells.append(_mean_std(constant[name][dim]))
-        table.add_row(name.upper(), *cells)
-    table.add_section()
+        cells = [_mean_std(metrics[name][d]) for d in DIMENSIONS] + [_mean_std(constant[name][d]) for d in DIMENSIONS]
+        accuracy.add_row(name.upper(), *cells)
+    cost = Table(title="efficiency", show_header=False)
     for key, value in metrics["efficiency"].items():
         label, fmt = EFFICIENCY_LABELS.get(key, (key, "{}"))
-        table.add_row(label, fmt.format(value), "", "", "")
-    return table
+        cost.add_row(label, fmt.format(value))
+    return accuracy, cost
 
 
 def _mean_std(stats: dict) -> str:
-    return f"{stats['mean']:.3f} ± {stats['std']:.3f}"
+    return f"{stats['mean']:.3f}±{stats['std']:.3f}"

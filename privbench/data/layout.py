@@ -3,10 +3,14 @@
 ```
 <dataset>/manifest.json      {"name", "fps", "au_columns", "frame_size", "annotators", "source", "version"}
 <dataset>/participants.csv   participant_id, gender, age, language, ... (unknown -> empty)
-<dataset>/<pid>/aus.csv      timestamp, success, AU*_r (17), AU*_c (18)
+<dataset>/<pid>/aus.csv      timestamp, success, AU*_r (17), AU*_c (18); absent in a frames-only dataset
 <dataset>/<pid>/ratings.csv  timestamp, <dim>_<annotator>..., valence, arousal (gold standard)
 <dataset>/<pid>/frames.npy   uint8 [T, H, W, 3] face crops, memory-mapped; absent in an AU-only dataset
+<dataset>/<pid>/frames.csv   timestamp, face [, file]: the index of frames.npy (video and image importers);
+                             face 0 = no face detected (a video frame is then black and masked, an
+                             image is used whole)
 ```
+Every table of a participant has one row per frame, in the same order.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ AU_PRESENCE = [f"AU{n}_c" for n in sorted(AU_NUMBERS + ["28"])]
 AU_COLUMNS = AU_INTENSITY + AU_PRESENCE
 DIMENSIONS = ("valence", "arousal")
 PARTICIPANT_COLUMNS = ["participant_id", "gender", "age", "language"]
+FRAME_INDEX_COLUMNS = ["timestamp", "face"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Manifest:
     annotators: list[str] = field(default_factory=list)
     source: str = "unknown"
     version: int = LAYOUT_VERSION
+    counts: dict[str, int] = field(default_factory=dict)  # what an importer counted (masked rows, ...)
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
@@ -104,8 +110,14 @@ class Dataset:
     def ids(self) -> list[str]:
         return list(self.participants["participant_id"])
 
+    def has_aus(self, pid: str) -> bool:
+        return (self.root / pid / "aus.csv").exists()
+
     def aus(self, pid: str) -> pd.DataFrame:
-        table = read_csv(self.root / pid / "aus.csv", ["timestamp", *self.manifest.au_columns])
+        path = self.root / pid / "aus.csv"
+        if not path.exists() and (self.root / pid / "frames.csv").exists():
+            raise DatasetError(f"{path}: no action units for {pid} (this dataset holds face frames only)")
+        table = read_csv(path, ["timestamp", *self.manifest.au_columns])
         if "success" not in table.columns:
             table["success"] = 1
         return table
@@ -118,6 +130,13 @@ class Dataset:
 
     def has_frames(self, pid: str) -> bool:
         return (self.root / pid / "frames.npy").exists()
+
+    def has_frame_index(self, pid: str) -> bool:
+        return (self.root / pid / "frames.csv").exists()
+
+    def frame_index(self, pid: str) -> pd.DataFrame:
+        """frames.csv: one row per frame of frames.npy; ``face`` 0 marks a masked frame (no face found)."""
+        return read_csv(self.root / pid / "frames.csv", FRAME_INDEX_COLUMNS)
 
     def frames(self, pid: str) -> np.ndarray:
         """The participant's face frames, memory-mapped read-only (never loaded whole)."""
@@ -159,14 +178,15 @@ class DatasetWriter:
     def add_participant(
         self,
         meta: dict,
-        aus: pd.DataFrame,
+        aus: pd.DataFrame | None = None,
         ratings: pd.DataFrame | None = None,
     ) -> Path:
-        """Write one participant's tables; returns its folder (for frames.npy)."""
+        """Write one participant's tables; returns its folder (for frames.npy and frames.csv)."""
         pid = str(meta["participant_id"])
         folder = self.tmp / pid
         folder.mkdir()
-        aus.to_csv(folder / "aus.csv", index=False)
+        if aus is not None:
+            aus.to_csv(folder / "aus.csv", index=False)
         if ratings is not None:
             ratings.to_csv(folder / "ratings.csv", index=False)
         self._rows.append({**meta, "participant_id": pid})
@@ -176,10 +196,61 @@ class DatasetWriter:
         """An open, writable memory map for ``pid``'s frames.npy ([count, size, size, 3] uint8)."""
         return open_frames_file(self.tmp / pid / "frames.npy", count, size)
 
+    def frames_appender(self, pid: str, size: int) -> FramesAppender:
+        """A frames.npy for ``pid`` that grows batch by batch (when the count is not known ahead)."""
+        return FramesAppender(self.tmp / pid / "frames.npy", size)
+
+    def add_frame_index(self, pid: str, index: pd.DataFrame) -> None:
+        """Write ``pid``'s frames.csv (FRAME_INDEX_COLUMNS, one row per frame of frames.npy)."""
+        missing = [c for c in FRAME_INDEX_COLUMNS if c not in index.columns]
+        if missing:
+            raise ValueError(f"frame index lacks {missing}")
+        index.to_csv(self.tmp / pid / "frames.csv", index=False)
+
 
 def open_frames_file(path: Path, count: int, size: int) -> np.memmap:
     """Create a frames.npy of the given shape as a writable memory map (streamed, not held in RAM)."""
     return np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(count, size, size, 3))
+
+
+class FramesAppender:
+    """Writes a uint8 [T, size, size, 3] .npy file batch by batch, T fixed when closed.
+
+    The .npy header leaves room for the first axis to grow (numpy pads it for this purpose), so
+    the header is rewritten in place on close; frames go straight to the file, none stay in RAM.
+    """
+
+    def __init__(self, path: Path, size: int) -> None:
+        self.path, self.size, self.count = Path(path), size, 0
+        self._file = self.path.open("wb")
+        self._header = self._write_header()
+
+    def _write_header(self) -> int:
+        self._file.seek(0)
+        header = {"descr": "|u1", "fortran_order": False, "shape": (self.count, self.size, self.size, 3)}
+        np.lib.format.write_array_header_1_0(self._file, header)
+        return self._file.tell()
+
+    def append(self, frames: np.ndarray) -> None:
+        """Append uint8 frames [n, size, size, 3]."""
+        if frames.dtype != np.uint8 or frames.shape[1:] != (self.size, self.size, 3):
+            raise ValueError(f"expected uint8 [n, {self.size}, {self.size}, 3], got {frames.dtype} {frames.shape}")
+        self._file.write(np.ascontiguousarray(frames).tobytes())
+        self.count += len(frames)
+
+    def close(self) -> int:
+        """Fix the frame count in the header and close the file; returns the count."""
+        if not self._file.closed:
+            if self._write_header() != self._header:
+                raise RuntimeError(f"{self.path}: .npy header changed length")
+            self._file.close()
+        return self.count
+
+    def __enter__(self) -> FramesAppender:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _participant_columns(rows: list[dict]) -> list[str]:

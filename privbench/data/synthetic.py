@@ -52,6 +52,7 @@ class SyntheticConfig:
     identity_strength: float
     demographic_strength: float
     affect_timescale: float
+    expression_noise: float
     au_noise: float
     rating_noise: float
     rating_delay: float
@@ -62,7 +63,8 @@ class SyntheticConfig:
         require(self.frames >= 10, f"data.seconds x data.fps gives {self.frames} frames; need at least 10")
         require(16 <= self.frame_size <= 256, f"data.frame_size must be in 16..256, got {self.frame_size}")
         require(self.annotators >= 1, f"data.annotators must be at least 1, got {self.annotators}")
-        for name in ("identity_strength", "demographic_strength", "au_noise", "rating_noise", "rating_delay"):
+        for name in ("identity_strength", "demographic_strength", "expression_noise", "au_noise", "rating_noise",
+                     "rating_delay"):
             require(getattr(self, name) >= 0, f"data.{name} must be >= 0, got {getattr(self, name)}")
         require(self.affect_timescale > 0, "data.affect_timescale must be positive")
 
@@ -189,7 +191,10 @@ def _action_units(
         _SYLLABLES_PER_SECOND[person.language] - _SYLLABLES_PER_SECOND["French"]
     )
 
-    v, a = latent[:, 0], latent[:, 1]
+    shown = latent + cfg.expression_noise * np.stack(
+        [_smooth_noise(rng, n, cfg.affect_timescale * fps) for _ in range(2)], axis=1
+    )
+    v, a = shown[:, 0], shown[:, 1]
     parts = np.stack([np.maximum(v, 0), np.maximum(-v, 0), np.maximum(a, 0), np.maximum(-a, 0)], axis=1)
     speech = _speech(rng, n, fps, talkativeness, syllables)
     drive = parts @ _DRIVE_MATRIX[:, :4].T * expressivity + np.outer(speech, _DRIVE_MATRIX[:, 4] + habit.clip(0))

@@ -25,7 +25,8 @@ class FoldOutput:
     model: nn.Module
     history: FitHistory
     example_input: Callable[[int], torch.Tensor]  # frames -> a model input of that many frames
-    efficiency: dict[str, float] = field(default_factory=dict)  # method-specific extras
+    efficiency: dict[str, float] = field(default_factory=dict)  # method-specific measurements
+    notes: dict[str, str] = field(default_factory=dict)  # facts a reader must see, e.g. where weights came from
 
 
 class Method(Protocol):

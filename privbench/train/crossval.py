@@ -47,6 +47,7 @@ class FoldRecord:
 class CrossValidation:
     folds: list[FoldRecord]
     efficiency: dict[str, float]
+    notes: dict[str, str]
 
     def summary(self) -> dict[str, Any]:
         """metrics.json's accuracy part: per metric and dimension, mean, std (ddof=1) and folds."""
@@ -113,4 +114,4 @@ def cross_validate(
         "peak_rss_mb": efficiency.peak_rss_mb(),
         **output.efficiency,
     }
-    return CrossValidation(records, measures)
+    return CrossValidation(records, measures, output.notes)

@@ -1,0 +1,94 @@
+"""Windows of face frames read straight from a participant's frames.npy, never loaded whole.
+
+Reads go through positional file reads of the needed rows, so memory stays at one batch of
+windows whatever the size of the frame store (a memory map would charge every page touched to the
+process's resident memory).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset as TorchDataset
+
+from privbench.data.windows import window_starts
+from privbench.errors import DatasetError
+
+
+class FrameStore:
+    """Row access to a uint8 [T, H, W, 3] .npy file by positional reads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            with open(self.path, "rb") as handle:
+                version = np.lib.format.read_magic(handle)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, fortran, dtype = read_header(handle)
+                self.offset = handle.tell()
+        except (OSError, ValueError) as err:
+            raise DatasetError(f"{self.path}: not a readable .npy frame file ({err})") from None
+        if dtype != np.uint8 or len(shape) != 4 or shape[-1] != 3 or fortran:
+            raise DatasetError(f"{self.path}: expected C-ordered uint8 [T, H, W, 3], found {dtype} {list(shape)}")
+        self.shape: tuple[int, int, int, int] = shape
+        self.row_bytes = int(np.prod(shape[1:]))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def read(self, rows: np.ndarray) -> np.ndarray:
+        """Frames at the given row indices (sorted, may have gaps) as a new uint8 array."""
+        out = np.empty((len(rows), *self.shape[1:]), dtype=np.uint8)
+        with open(self.path, "rb", buffering=0) as handle:
+            for i, row in enumerate(rows):
+                handle.seek(self.offset + int(row) * self.row_bytes)
+                handle.readinto(memoryview(out[i]).cast("B"))
+        return out
+
+
+@dataclass(frozen=True)
+class FrameSequence:
+    """One participant's frames, used every ``step``-th row, with gold labels for every frame."""
+
+    participant: str
+    store: FrameStore
+    gold: np.ndarray  # [T, 2], every frame
+    step: int
+
+    def __post_init__(self) -> None:
+        if len(self.store) != len(self.gold):
+            raise DatasetError(f"{self.store.path}: {len(self.store)} frames but {len(self.gold)} label rows")
+
+    @cached_property
+    def rows(self) -> np.ndarray:
+        """Row indices of the frames used."""
+        return np.arange(0, len(self.store), self.step)
+
+    @cached_property
+    def labels(self) -> np.ndarray:
+        """Gold labels [len(rows), 2] of the frames used."""
+        return self.gold[self.rows]
+
+
+class FrameWindowDataset(TorchDataset):
+    """Windows of ``window`` subsampled frames, ``stride`` apart: (uint8 [window, H, W, 3], labels [window, 2])."""
+
+    def __init__(self, sequences: list[FrameSequence], window: int, stride: int) -> None:
+        self.sequences = sequences
+        self.window = window
+        self.index = [(i, int(s)) for i, seq in enumerate(sequences)
+                      for s in window_starts(len(seq.rows), window, stride)]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor]:
+        i, start = self.index[item]
+        seq = self.sequences[i]
+        span = slice(start, start + self.window)
+        return torch.from_numpy(seq.store.read(seq.rows[span])), torch.from_numpy(seq.labels[span])

@@ -1,0 +1,80 @@
+"""ResNet18 feature extractor (fc removed: 512 features per frame), with ImageNet weights only from disk.
+
+Weights come from a path the user gives (``--set backbone.weights=PATH``) or from torchvision's
+file in the torch hub cache; privbench never downloads them. Without either, the backbone is
+randomly initialised and the run says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import nn
+from torchvision.models import ResNet18_Weights, resnet18
+
+from privbench.errors import InputError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+FEATURES = 512
+
+
+@dataclass(frozen=True)
+class BackboneConfig:
+    """``weights``: a ResNet18 state-dict file, or "auto" (torch hub cache if present, else random)."""
+
+    weights: str
+    norm: Literal["batch", "group"]
+
+
+def cached_weights_path() -> Path:
+    """Where torchvision keeps ImageNet ResNet18 weights once downloaded."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(ResNet18_Weights.IMAGENET1K_V1.url).name
+
+
+def build_backbone(config: BackboneConfig) -> tuple[nn.Module, str]:
+    """The backbone and a one-line statement of where its weights came from."""
+    norm = _group_norm if config.norm == "group" else nn.BatchNorm2d
+    model = resnet18(weights=None, norm_layer=norm)
+    model.fc = nn.Identity()
+    path = cached_weights_path() if config.weights == "auto" else Path(config.weights)
+    if not path.exists():
+        if config.weights != "auto":
+            raise InputError(f"{path}: backbone weights file not found (backbone.weights)")
+        return model, f"random initialisation (no ImageNet weights at {path}; none downloaded)"
+    _load(model, path, config.norm)
+    dropped = " (BatchNorm statistics dropped for GroupNorm)" if config.norm == "group" else ""
+    return model, f"ImageNet weights from {path}{dropped}"
+
+
+def _group_norm(channels: int) -> nn.GroupNorm:
+    return nn.GroupNorm(min(32, channels // 2), channels)
+
+
+def _load(model: nn.Module, path: Path, norm: str) -> None:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a bad file
+        raise InputError(f"{path}: not a readable torch weights file ({type(err).__name__})") from None
+    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    if norm == "group":
+        state = {k: v for k, v in state.items() if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or missing:
+        raise InputError(f"{path}: not a ResNet18 state dict ({len(missing)} missing, {len(unexpected)} unexpected keys)")
+
+
+class Normalise(nn.Module):
+    """uint8 frames [N, H, W, 3] -> ImageNet-normalised float [N, 3, H, W]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        x = frames.permute(0, 3, 1, 2).float()
+        return (x - self.mean) / self.std
