@@ -17,7 +17,7 @@ def test_profiles_inherit_default_and_paper_refines_per_rnn():
 
 
 def test_set_overrides_are_typed():
-    spec = resolve("au", "rnn", "quick", assignments=["lr=0.01", "loss=ccc", "data.participants=5"])
+    spec = resolve("au", "rnn", "quick", assignments=["lr=1e-2", "loss=ccc", "data.participants=5"])
     assert spec.train.lr == 0.01 and spec.train.loss == "ccc"
     assert spec.synthetic.participants == 5
 

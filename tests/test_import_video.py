@@ -2,12 +2,12 @@
 
 import av
 import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 from privbench.cli import app
 from privbench.data.faces import render_frames, sample_identity
 from privbench.data.importers.align import align_stream, nearest_rows
+from privbench.data.importers.video import FaceSettings, import_video
 from privbench.data.layout import Dataset, FramesAppender
 from privbench.data.validate import validate
 from test_bad_input import assert_clean_failure
@@ -91,6 +91,7 @@ def test_recola_videos_are_aligned_to_the_rating_grid(tmp_path):
     dataset = Dataset(out)
     index = dataset.frame_index("P16")
     assert len(index) == len(dataset.ratings("P16")) == dataset.frames("P16").shape[0] == 50
+    assert np.allclose(dataset.timestamps("P16"), dataset.ratings("P16")["timestamp"])
     assert index["face"].iloc[30:].sum() == 0 and index["face"].iloc[:30].sum() >= 28
     assert validate(out).kinds == ["ratings", "face frames"]
 
@@ -137,3 +138,12 @@ def test_streaming_alignment_equals_the_vectorised_one():
     expected = nearest_rows(source, target, 0.02)
     streamed = list(align_stream(((t, i) for i, t in enumerate(source)), target, 0.02))
     assert [-1 if s is None else s for s in streamed] == expected.tolist()
+
+
+def test_large_frames_are_detected_on_a_smaller_copy(tmp_path):
+    video = write_video(tmp_path / "clip.mp4", face_frames(8))
+    full = import_video([video], tmp_path / "full", settings=FaceSettings(size=32))
+    small = import_video([video], tmp_path / "small", settings=FaceSettings(size=32, detect_side=80))
+    assert full.faces_not_found == small.faces_not_found == 0
+    a, b = (Dataset(tmp_path / name).frames("clip").astype(float) for name in ("full", "small"))
+    assert np.abs(a - b).mean() < 20  # boxes found at 80 px, scaled back, crop the same face

@@ -58,13 +58,17 @@ def report_table(report: DatasetReport) -> Table:
     rows = [
         ("name", report.name), ("holds", ", ".join(report.kinds)), ("participants", str(report.participants)),
         ("frames (rows)", f"{report.frames_total:,} at {report.fps:g} fps"),
-        ("masked rows (success = 0)", f"{report.masked_rows:,}"), ("AU columns", str(report.au_columns)),
+        ("masked AU rows (success = 0)", f"{report.masked_rows:,}"),
+        ("masked frames (no face)", f"{report.masked_frames:,}"),
+        ("with action units", f"{report.with_aus}/{report.participants} ({report.au_columns} columns)"),
         ("annotators", ", ".join(report.annotators) or "-"),
         ("with ratings", f"{report.with_ratings}/{report.participants}"),
         ("with face frames", f"{report.with_frames}/{report.participants} ({shape})"),
         ("metadata fields", ", ".join(f"{k} ({v})" for k, v in report.metadata_fields.items()) or "-"),
         ("pixel data", pixels),
     ]
+    if report.counts:
+        rows.append(("importer counts", ", ".join(f"{k} {v:,}" for k, v in report.counts.items())))
     if report.other_files:
         rows.append(("other files", ", ".join(report.other_files[:5])))
     for label, value in rows:

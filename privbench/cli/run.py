@@ -77,4 +77,4 @@ def summary_tables(outcome: experiment.RunOutcome) -> tuple[Table, Table]:
 
 
 def _mean_std(stats: dict) -> str:
-    return f"{stats['mean']:.3f}±{stats['std']:.3f}"
+    return f"{round(stats['mean'], 3) + 0.0:.3f}±{stats['std']:.3f}"

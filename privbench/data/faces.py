@@ -111,7 +111,7 @@ def sample_identity(
 
 def render_frames(
     identity: FaceIdentity, au_intensity: np.ndarray, size: int, rng: np.random.Generator, out: np.ndarray,
-    batch: int = 256,
+    batch: int = 256, nuisance_scale: float = 1.0,
 ) -> None:
     """Render one frame per row of `au_intensity` ([T, 17], 0..5, columns in AU_INTENSITY order)
     into `out` (uint8 [T, size, size, 3], e.g. an np.memmap), `batch` frames at a time, so working
@@ -122,14 +122,15 @@ def render_frames(
     AU09 wrinkles the nose; AU10 raises the upper lip; AU12 lifts the mouth corners, AU14 dimples
     them, AU15 pulls them down; AU17 raises the chin; AU20 stretches the lips, AU23 thins them;
     AU25 parts them and AU26 drops the jaw. Head pose, lighting and background colour follow slow
-    random walks; sensor noise is Gaussian. All randomness comes from `rng`."""
+    random walks (their amplitude times `nuisance_scale`); sensor noise is Gaussian. All randomness
+    comes from `rng`."""
     au = np.asarray(au_intensity, dtype=np.float32)
     if au.ndim != 2 or au.shape[1] != len(AU_INTENSITY):
         raise ValueError(f"au_intensity must be [T, {len(AU_INTENSITY)}], got {au.shape}")
     if out.shape != (len(au), size, size, 3) or out.dtype != np.uint8:
         raise ValueError(f"out must be uint8 {(len(au), size, size, 3)}, got {out.dtype} {out.shape}")
     au = np.clip(np.nan_to_num(au), 0, 5) / np.float32(5)
-    nuisance = _nuisance(rng, len(au))
+    nuisance = _nuisance(rng, len(au)) * np.float32(nuisance_scale)
     for start in range(0, len(au), batch):
         stop = min(start + batch, len(au))
         img = _draw(identity, au[start:stop], nuisance[start:stop], size)

@@ -82,7 +82,8 @@ def add_frames(root: Path, cfg: SyntheticConfig, progress: Progress) -> None:
         final = root / person.participant_id / "frames.npy"
         partial = final.with_name(".frames.npy.partial")
         out = open_frames_file(partial, cfg.frames, cfg.frame_size)
-        render_frames(identity, signals.expression, cfg.frame_size, stream(cfg, index, "render"), out)
+        render_frames(identity, signals.expression, cfg.frame_size, stream(cfg, index, "render"), out,
+                      nuisance_scale=cfg.frame_nuisance)
         out.flush()
         del out
         partial.replace(final)

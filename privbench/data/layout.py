@@ -122,6 +122,12 @@ class Dataset:
             table["success"] = 1
         return table
 
+    def timestamps(self, pid: str) -> np.ndarray:
+        """The participant's frame times: from aus.csv, else from frames.csv (a frames-only dataset)."""
+        if self.has_aus(pid) or not self.has_frame_index(pid):
+            return self.aus(pid)["timestamp"].to_numpy(float)
+        return self.frame_index(pid)["timestamp"].to_numpy(float)
+
     def has_ratings(self, pid: str) -> bool:
         return (self.root / pid / "ratings.csv").exists()
 

@@ -59,7 +59,7 @@ def frame_sequence(dataset: Dataset, pid: str, step: int) -> FrameSequence:
     """A participant's frames (every ``step``-th) with the gold labels of those frames."""
     if not dataset.has_frames(pid):
         raise DatasetError(f"{dataset.root / pid}: no frames.npy; this method trains on face frames")
-    timestamps = dataset.aus(pid)["timestamp"].to_numpy(float)
+    timestamps = dataset.timestamps(pid)
     return FrameSequence(pid, FrameStore(dataset.root / pid / "frames.npy"), gold_labels(dataset, pid, timestamps), step)
 
 

@@ -52,8 +52,8 @@ def align_stream(items: Iterable[tuple[float, T]], target: np.ndarray, tolerance
 
 
 def check_rate(times: np.ndarray, fps: float | None, path: Path) -> float:
-    """The grid's frame rate, which must agree within 1 % with the dataset's (``fps``, if known)."""
-    rate = 1 / grid_step(times)
+    """The grid's mean frame rate, which must agree within 1 % with the dataset's (``fps``, if known)."""
+    rate = (len(times) - 1) / (times[-1] - times[0])
     if fps is not None and abs(rate - fps) > 0.01 * fps:
         raise DatasetError(f"{path}: {rate:.3g} frames/s, but earlier files have {fps:.3g} (one rate per dataset)")
-    return fps or round(rate, 3)
+    return fps or round(rate, 2)

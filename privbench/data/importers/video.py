@@ -13,7 +13,7 @@ import itertools
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import av
 import numpy as np
@@ -67,6 +67,7 @@ class FaceCropper:
     """The largest face of each image, cropped and resized by MTCNN (None where there is none)."""
 
     def __init__(self, settings: FaceSettings) -> None:
+        # imported here: a few seconds, paid only by commands that detect faces
         from facenet_pytorch import MTCNN
         from facenet_pytorch.models.utils.detect_face import extract_face
 
@@ -153,7 +154,7 @@ def face_crops(path: Path, cropper: FaceCropper) -> Iterator[tuple[float, Crop]]
 
 
 def write_faces(rows: Iterable[tuple[float, Crop]], writer: DatasetWriter, pid: str, size: int, batch: int,
-                tick=lambda: None) -> pd.DataFrame:
+                tick: Callable[[], None]) -> pd.DataFrame:
     """Stream (time, crop or None) rows into ``pid``'s frames.npy; returns its frame index."""
     times, faces = [], []
     buffer = np.zeros((batch, size, size, 3), np.uint8)

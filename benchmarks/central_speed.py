@@ -1,0 +1,112 @@
+"""Inference and training speed of the `central` model (ResNet18 + RNN), beside a bare torchvision pass.
+
+- overhead: privbench's forward pass over 100 frames (uint8 in, normalisation included) against a bare
+  torchvision ResNet18 + torch LSTM forward on the same shapes (float input), interleaved in one process;
+- the paper's Table III (17.5 s for 100 images, 22.9 s for 500, on a GPU) against privbench here;
+- training throughput: frames/s of full training steps (forward, backward, Adam) at the default config.
+
+Usage: python benchmarks/central_speed.py [--device cpu|cuda] [--frame-size 64] [--repeats 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+from torch import nn
+from torchvision.models import resnet18
+
+from privbench.config import build, profile_values
+from privbench.methods.central import CentralConfig
+from privbench.models.backbone import build_backbone
+from privbench.models.frame_model import FrameSequenceModel
+
+PAPER_SECONDS = {100: 17.5, 500: 22.9}
+
+
+class BareModel(nn.Module):
+    """torchvision ResNet18 (fc removed) + torch LSTM + linear: the reference forward pass."""
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.cnn = resnet18(weights=None)
+        self.cnn.fc = nn.Identity()
+        self.rnn = nn.LSTM(512, hidden, batch_first=True, bidirectional=True)
+        self.out = nn.Linear(2 * hidden, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t = x.shape[:2]
+        features, _ = self.rnn(self.cnn(x.flatten(0, 1)).view(b, t, -1))
+        return self.out(features)
+
+
+def timed(fn, device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
+@torch.no_grad()
+def inference(cfg: CentralConfig, device: torch.device, size: int, frames: int, repeats: int) -> dict:
+    backbone, _ = build_backbone(cfg.backbone)
+    ours = FrameSequenceModel.create(backbone, "bilstm", cfg.hidden, cfg.layers).to(device).eval()
+    bare = BareModel(cfg.hidden).to(device).eval()
+    uint8 = torch.randint(0, 256, (1, frames, size, size, 3), dtype=torch.uint8, device=device)
+    floats = torch.randn(1, frames, 3, size, size, device=device)
+    for _ in range(2):
+        ours(uint8), bare(floats)
+    times = {"privbench": [], "bare": []}
+    for _ in range(repeats):
+        times["privbench"].append(timed(lambda: ours(uint8), device))
+        times["bare"].append(timed(lambda: bare(floats), device))
+    median = {k: statistics.median(v) for k, v in times.items()}
+    return {"frames": frames, "privbench_s": median["privbench"], "bare_s": median["bare"],
+            "overhead": median["privbench"] / median["bare"],
+            "paper_s": PAPER_SECONDS[frames], "speedup_vs_paper": PAPER_SECONDS[frames] / median["privbench"]}
+
+
+def training(cfg: CentralConfig, device: torch.device, size: int, steps: int) -> dict:
+    backbone, _ = build_backbone(cfg.backbone)
+    model = FrameSequenceModel.create(backbone, "bigru", cfg.hidden, cfg.layers).to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    frames = torch.randint(0, 256, (cfg.batch_size, cfg.seq_len, size, size, 3), dtype=torch.uint8, device=device)
+    labels = torch.randn(cfg.batch_size, cfg.seq_len, 2, device=device)
+
+    def step() -> None:
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(frames), labels).backward()
+        optimizer.step()
+
+    step()
+    seconds = statistics.median(timed(step, device) for _ in range(steps))
+    return {"batch_frames": cfg.batch_size * cfg.seq_len, "seconds_per_step": seconds,
+            "train_frames_per_second": cfg.batch_size * cfg.seq_len / seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--frame-size", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=5)
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    cfg = build(CentralConfig, profile_values("central", "default"), "default")
+    report = {
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
+        "frame_size": args.frame_size,
+        "inference": [inference(cfg, device, args.frame_size, n, args.repeats) for n in (100, 500)],
+        "training": training(cfg, device, args.frame_size, args.steps),
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

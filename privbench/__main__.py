@@ -1,0 +1,5 @@
+"""``python -m privbench`` = the ``privbench`` command."""
+
+from privbench.cli import main
+
+main()
