@@ -75,8 +75,8 @@ class AUMethod:
         device: torch.device, progress: Progress,
     ) -> FoldOutput:
         torch.manual_seed(seed)
-        load = lambda ids: [au_sequence(dataset, pid) for pid in ids]  # noqa: E731
-        train, validation, test = load(split.train), load(split.validation), load(split.test)
+        train, validation, test = ([au_sequence(dataset, pid) for pid in ids]
+                                   for ids in (split.train, split.validation, split.test))
         shortest = min(train + validation + test, key=lambda s: len(s.inputs))
         if config.seq_len > len(shortest.inputs):
             raise ConfigError(
@@ -93,12 +93,17 @@ class AUMethod:
             shuffle=True, generator=torch.Generator().manual_seed(seed),
         )
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-        predict = lambda m, s: predict_sequence(  # noqa: E731
-            m, lambda a, b: torch.from_numpy(s.inputs[a:b]), len(s.inputs), config.seq_len,
-            config.batch_size, device,
-        )
+        def predict(m: torch.nn.Module, seq: Sequence) -> np.ndarray:
+            def fetch(start: int, stop: int) -> torch.Tensor:
+                return torch.from_numpy(seq.inputs[start:stop])
+
+            return predict_sequence(m, fetch, len(seq.inputs), config.seq_len, config.batch_size, device)
+
         checked = validation or train
-        validate = lambda m: mean_ccc([predict(m, s) for s in checked], [s.labels for s in checked])  # noqa: E731
+
+        def validate(m: torch.nn.Module) -> float:
+            return mean_ccc([predict(m, s) for s in checked], [s.labels for s in checked])
+
         history = fit(model, loader, optimizer, config.loss, config.epochs, validate,
                       config.patience if validation else 0, device, progress)
         width = train[0].inputs.shape[1]

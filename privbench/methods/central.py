@@ -66,7 +66,9 @@ def frame_sequence(dataset: Dataset, pid: str, step: int) -> FrameSequence:
 def predict_frames(model: torch.nn.Module, seq: FrameSequence, window: int, batch_size: int,
                    device: torch.device) -> np.ndarray:
     """Per-frame [T, 2] predictions: windows over the subsampled frames, interpolated to every frame."""
-    fetch = lambda a, b: torch.from_numpy(seq.store.read(seq.rows[a:b]))  # noqa: E731
+    def fetch(start: int, stop: int) -> torch.Tensor:
+        return torch.from_numpy(seq.store.read(seq.rows[start:stop]))
+
     sparse = predict_sequence(model, fetch, len(seq.rows), window, batch_size, device)
     every = np.arange(len(seq.gold))
     return np.stack([np.interp(every, seq.rows, sparse[:, d]) for d in range(sparse.shape[1])], axis=1)
@@ -93,8 +95,8 @@ class CentralMethod:
         device: torch.device, progress: Progress,
     ) -> FoldOutput:
         torch.manual_seed(seed)
-        load = lambda ids: [frame_sequence(dataset, pid, config.frame_step) for pid in ids]  # noqa: E731
-        train, validation, test = load(split.train), load(split.validation), load(split.test)
+        train, validation, test = ([frame_sequence(dataset, pid, config.frame_step) for pid in ids]
+                                   for ids in (split.train, split.validation, split.test))
         shortest = min(train + validation + test, key=lambda s: len(s.rows))
         if config.seq_len > len(shortest.rows):
             raise ConfigError(f"seq_len {config.seq_len} x frame_step {config.frame_step} is longer than "
@@ -103,9 +105,14 @@ class CentralMethod:
         model = FrameSequenceModel.create(backbone, rnn, config.hidden, config.layers, config.fc_units,
                                           config.dropout).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-        predict = lambda m, s: predict_frames(m, s, config.seq_len, config.batch_size, device)  # noqa: E731
+        def predict(m: torch.nn.Module, seq: FrameSequence) -> np.ndarray:
+            return predict_frames(m, seq, config.seq_len, config.batch_size, device)
+
         checked = validation or train
-        validate = lambda m: mean_ccc([predict(m, s) for s in checked], [s.gold for s in checked])  # noqa: E731
+
+        def validate(m: torch.nn.Module) -> float:
+            return mean_ccc([predict(m, s) for s in checked], [s.gold for s in checked])
+
         history = fit(model, frame_loader(train, config, seed), optimizer, config.loss, config.epochs, validate,
                       config.patience if validation else 0, device, progress)
         height, width = shortest.store.shape[1:3]
