@@ -107,5 +107,5 @@ def run(spec: RunSpec, out: Path | None = None, progress: Progress | None = None
     }
     config = {**{k: v for k, v in dataclasses.asdict(spec).items() if k not in ("synthetic", "train")},
               "synthetic": to_dict(spec.synthetic), "train": to_dict(spec.train)}
-    write_result(out, config, run_record, metrics, [f.row() for f in result.folds])
+    write_result(out, config, run_record, metrics, [f.row() for f in result.folds], result.updates)
     return RunOutcome(out, spec, metrics, result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import secrets
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 import yaml
 
 from privbench.io import atomic_dir, write_json
@@ -49,9 +51,12 @@ def git_commit() -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-def write_result(out: Path, config: dict, run: dict, metrics: dict, rows: list[dict[str, Any]]) -> Path:
-    """Write one result folder; it appears complete or not at all."""
+def write_result(out: Path, config: dict, run: dict, metrics: dict, rows: list[dict[str, Any]],
+                 updates: list | None = None) -> Path:
+    """Write one result folder (with ``updates.pt`` when client updates were captured), atomically."""
     with atomic_dir(out) as tmp:
+        if updates:
+            torch.save([dataclasses.asdict(u) for u in updates], tmp / "updates.pt")
         (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         write_json(tmp / "metrics.json", metrics)
         pd.DataFrame(rows).to_csv(tmp / "folds.csv", index=False)

@@ -29,7 +29,7 @@ RUN = ["run", "--profile", "quick", "--no-progress"]
 @pytest.mark.parametrize(
     "args, needle",
     [
-        (["--method", "svm"], "unknown method 'svm'; valid: au, central"),
+        (["--method", "svm"], "unknown method 'svm'; valid: au, central, fedavg"),
         (["--rnn", "transformer"], "unknown rnn 'transformer'; valid: bigru, bilstm, rnn"),
         (["--profile", "huge"], "unknown profile 'huge'"),
         (["--set", "colour=blue"], "unknown key 'colour'"),

@@ -12,10 +12,14 @@ from torchvision.models import resnet18
 from typer.testing import CliRunner
 
 from privbench.cli import app
-from privbench.data.frames import FrameStore, FrameWindowDataset, FrameSequence
+from privbench.data.frames import FrameSequence, FrameStore, FrameWindowDataset
 from privbench.data.layout import open_frames_file
 from privbench.errors import InputError
-from privbench.models.backbone import BackboneConfig, build_backbone, cached_weights_path
+from privbench.models.backbone import (
+    BackboneConfig,
+    build_backbone,
+    cached_weights_path,
+)
 from privbench.models.frame_model import FrameSequenceModel
 
 runner = CliRunner()
@@ -113,9 +117,10 @@ def test_quick_run_with_eight_folds(tmp_path, empty_torch_home):
 
 
 def test_central_refuses_a_dataset_without_frames(tmp_path):
+    from conftest import tiny_config
+
     from privbench.data.generate import write_synthetic
     from privbench.progress import Progress
-    from conftest import tiny_config
 
     data = write_synthetic(tiny_config("participants=4", "seconds=8"), tmp_path / "au-only", force=False,
                            frames=False, progress=Progress(enabled=False))

@@ -41,7 +41,7 @@ def test_bad_overrides_name_the_problem(assignment, message):
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"method": "svm"}, "unknown method 'svm'; valid: au, central"), ({"rnn": "tcn"}, "unknown rnn 'tcn'"),
+    [({"method": "svm"}, "unknown method 'svm'; valid: au, central, fedavg"), ({"rnn": "tcn"}, "unknown rnn 'tcn'"),
      ({"profile": "huge"}, "unknown profile"), ({"device": "tpu"}, "unknown device")],
 )
 def test_unknown_names_list_the_valid_ones(kwargs, message):

@@ -2,13 +2,13 @@
 
 import numpy as np
 from PIL import Image
+from test_bad_input import assert_clean_failure
+from test_import_video import face_frames
 from typer.testing import CliRunner
 
 from privbench.cli import app
 from privbench.data.layout import Dataset
 from privbench.data.validate import validate
-from test_bad_input import assert_clean_failure
-from test_import_video import face_frames
 
 runner = CliRunner()
 

@@ -5,13 +5,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from test_bad_input import assert_clean_failure
 from typer.testing import CliRunner
 
 from privbench.cli import app
 from privbench.data.importers.openface import Cleaning, clean, read_openface
 from privbench.data.layout import AU_COLUMNS, AU_INTENSITY, AU_PRESENCE, Dataset
 from privbench.data.validate import validate
-from test_bad_input import assert_clean_failure
 
 runner = CliRunner()
 
@@ -162,7 +162,7 @@ def test_bad_openface_csv_names_the_file(tmp_path, damage, needle):
     damage(tmp_path / "P2.csv")
     out = tmp_path / "ds"
     result = invoke("import-openface", tmp_path / "P1.csv", tmp_path / "P2.csv", "--out", out)
-    assert_clean_failure(result, f"P2.csv: ", out)
+    assert_clean_failure(result, "P2.csv: ", out)
     assert needle in result.output
 
 

@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from test_bad_input import assert_clean_failure
+from test_import_openface import openface_csv
 from typer.testing import CliRunner
 
 from privbench.cli import app
@@ -10,8 +12,6 @@ from privbench.data.importers.arff import read_arff
 from privbench.data.importers.gold import compensate_delay, ewe_gold, ewe_weights
 from privbench.data.layout import Dataset
 from privbench.data.validate import validate
-from test_bad_input import assert_clean_failure
-from test_import_openface import openface_csv
 
 runner = CliRunner()
 RATERS = ["FM1 ", "FM2 ", "FM3 ", "FF1 ", "FF2 ", "FF3"]  # as RECOLA ships them

@@ -2,6 +2,8 @@
 
 import av
 import numpy as np
+from test_bad_input import assert_clean_failure
+from test_import_recola import rater_values, write_raters
 from typer.testing import CliRunner
 
 from privbench.cli import app
@@ -10,8 +12,6 @@ from privbench.data.importers.align import align_stream, nearest_rows
 from privbench.data.importers.video import FaceSettings, import_video
 from privbench.data.layout import Dataset, FramesAppender
 from privbench.data.validate import validate
-from test_bad_input import assert_clean_failure
-from test_import_recola import rater_values, write_raters
 
 runner = CliRunner()
 CANVAS, FACE = 112, 64

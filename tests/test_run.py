@@ -79,5 +79,5 @@ def test_every_head_trains(tmp_path, rnn):
 def test_list_names_everything_in_json():
     result = runner.invoke(app, ["list", "--format", "json"])
     listed = json.loads(result.output)
-    assert [m["name"] for m in listed["methods"]] == ["au", "central"]
+    assert [m["name"] for m in listed["methods"]] == ["au", "central", "fedavg"]
     assert [r["name"] for r in listed["rnns"]] == ["bigru", "bilstm", "rnn"]

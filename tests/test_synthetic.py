@@ -2,8 +2,8 @@ import filecmp
 
 import numpy as np
 import pytest
-
 from conftest import tiny_config
+
 from privbench import ccc
 from privbench.data.generate import face_identity, write_synthetic
 from privbench.data.layout import AU_INTENSITY, AU_PRESENCE, Dataset

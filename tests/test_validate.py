@@ -1,12 +1,12 @@
 import json
 
+from conftest import tiny_config
 from typer.testing import CliRunner
 
 from privbench.cli import app
 from privbench.data.generate import write_synthetic
 from privbench.data.validate import validate
 from privbench.progress import Progress
-from conftest import tiny_config
 
 runner = CliRunner()
 

@@ -14,6 +14,7 @@ from privbench import experiment
 from privbench.cli.app import app
 from privbench.cli.options import FormatOption, OutputFormat, ProfileOption, SetOption
 from privbench.data.layout import DIMENSIONS
+from privbench.errors import ConfigError
 from privbench.progress import Progress
 
 EFFICIENCY_LABELS = {
@@ -25,6 +26,12 @@ EFFICIENCY_LABELS = {
     "model_size_mb": ("model size", "{:.3f} MB"),
     "parameters": ("parameters", "{:,}"),
     "peak_rss_mb": ("peak memory (RSS)", "{:,.0f} MB"),
+    "train_seconds_parallel": ("training time, parallel clients", "{:.1f} s"),
+    "client_seconds": ("client compute, summed", "{:.1f} s"),
+    "bytes_up": ("sent by clients", "{:,.0f} bytes"),
+    "bytes_down": ("sent to clients", "{:,.0f} bytes"),
+    "rounds": ("federated rounds (all folds)", "{:,}"),
+    "dropped_clients": ("dropped client updates", "{:,}"),
 }
 
 
@@ -37,13 +44,19 @@ def run_command(
     folds: Annotated[int, typer.Option(help="Participant-independent folds.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed for folds, initialisation and shuffling.")] = 0,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
+    engine: Annotated[Optional[str], typer.Option(help="fedavg only: the federated engine (inprocess).")] = None,
     set_: SetOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Result folder (default results/<run_id>).")] = None,
     output_format: FormatOption = OutputFormat.table,
     progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
 ) -> None:
     """Train METHOD with an RNN head; CCC per fold; write a result folder (its path is the last line)."""
-    spec = experiment.resolve(method, rnn, profile, seed, folds, device, data, set_ or [])
+    assignments = list(set_ or [])
+    if engine is not None:
+        if method != "fedavg":
+            raise ConfigError(f"--engine applies to --method fedavg, not {method}")
+        assignments.append(f"engine={engine}")
+    spec = experiment.resolve(method, rnn, profile, seed, folds, device, data, assignments)
     with Progress(enabled=progress and output_format is OutputFormat.table) as bars:
         outcome = experiment.run(spec, out, bars)
     if output_format is OutputFormat.json:

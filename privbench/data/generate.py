@@ -16,9 +16,23 @@ import yaml
 from privbench.config import to_dict
 from privbench.data.faces import FaceIdentity, render_frames, sample_identity
 from privbench.data.layout import (
-    AU_COLUMNS, AU_INTENSITY, AU_PRESENCE, DIMENSIONS, Dataset, DatasetWriter, Manifest, open_frames_file,
+    AU_COLUMNS,
+    AU_INTENSITY,
+    AU_PRESENCE,
+    DIMENSIONS,
+    Dataset,
+    DatasetWriter,
+    Manifest,
+    open_frames_file,
 )
-from privbench.data.synthetic import ParticipantSignals, Person, SyntheticConfig, generate, people, stream
+from privbench.data.synthetic import (
+    ParticipantSignals,
+    Person,
+    SyntheticConfig,
+    generate,
+    people,
+    stream,
+)
 from privbench.io import write_text
 from privbench.progress import Progress
 

@@ -14,6 +14,7 @@ from privbench.data.splits import Split
 from privbench.progress import Progress
 from privbench.registry import Registry
 from privbench.train.loop import FitHistory
+from privbench.types import ClientUpdate
 
 
 @dataclass
@@ -27,6 +28,7 @@ class FoldOutput:
     example_input: Callable[[int], torch.Tensor]  # frames -> a model input of that many frames
     efficiency: dict[str, float] = field(default_factory=dict)  # method-specific measurements
     notes: dict[str, str] = field(default_factory=dict)  # facts a reader must see, e.g. where weights came from
+    updates: list[ClientUpdate] = field(default_factory=list)  # federated client updates, when captured
 
 
 class Method(Protocol):

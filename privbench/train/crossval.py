@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from privbench.evaluate import efficiency
 from privbench.evaluate.metrics import ccc, pcc, rmse
 from privbench.methods.base import FoldOutput, Method
 from privbench.progress import Progress
+from privbench.types import ClientUpdate
 
 METRICS = {"ccc": ccc, "pcc": pcc, "rmse": rmse}
 
@@ -48,6 +50,7 @@ class CrossValidation:
     folds: list[FoldRecord]
     efficiency: dict[str, float]
     notes: dict[str, str]
+    updates: list[ClientUpdate]
 
     def summary(self) -> dict[str, Any]:
         """metrics.json's accuracy part: per metric and dimension, mean, std (ddof=1) and folds."""
@@ -84,6 +87,8 @@ def cross_validate(
 ) -> CrossValidation:
     """Train and test every fold; efficiency is measured on the last fold's model."""
     records, output, total_seconds = [], None, 0.0
+    extras: dict[str, float] = {}  # method-specific measurements, summed over folds
+    updates: list[ClientUpdate] = []
     task = progress.add("folds", total=len(splits))
     for split in splits:
         start = time.perf_counter()
@@ -94,6 +99,9 @@ def cross_validate(
         predictions = np.concatenate([output.predictions[p] for p in split.test])
         constant = np.broadcast_to(training_mean(dataset, split), labels.shape)
         history = output.history
+        for key, value in output.efficiency.items():
+            extras[key] = extras.get(key, 0) + value
+        updates += [dataclasses.replace(u, fold=split.fold) for u in output.updates]
         records.append(FoldRecord(
             split.fold, split.test, score(labels, predictions), score(labels, constant),
             history.best_epoch + 1, len(history.train_loss), seconds, float(np.mean(history.epoch_seconds)),
@@ -112,6 +120,6 @@ def cross_validate(
         "model_size_mb": efficiency.model_size_mb(model),
         "parameters": efficiency.parameter_count(model),
         "peak_rss_mb": efficiency.peak_rss_mb(),
-        **output.efficiency,
+        **extras,
     }
-    return CrossValidation(records, measures, output.notes)
+    return CrossValidation(records, measures, output.notes, updates)

@@ -1,4 +1,4 @@
-"""The one training loop: plain and (later) DP training share it; DP wraps model/optimizer/loader."""
+"""The one training loop: plain, federated-client and (later) DP training share ``train_epoch``."""
 
 from __future__ import annotations
 
@@ -31,6 +31,25 @@ class FitHistory:
     frames_seen: int = 0
 
 
+def train_epoch(
+    model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, loss_name: str, device: torch.device,
+) -> tuple[float, int]:
+    """One pass over ``loader``; returns the mean batch loss and the number of labelled frames seen."""
+    loss_fn = LOSSES.get(loss_name)
+    model.train()
+    total, batches, frames = 0.0, 0, 0
+    for inputs, labels in loader:
+        inputs, labels = inputs.to(device), labels.to(device)
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(inputs), labels)
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach())
+        batches += 1
+        frames += labels.shape[0] * labels.shape[1]
+    return total / max(batches, 1), frames
+
+
 def fit(
     model: nn.Module,
     loader: DataLoader,
@@ -46,25 +65,15 @@ def fit(
 
     Stops early after ``patience`` epochs without improvement (patience 0: never).
     """
-    loss_fn = LOSSES.get(loss_name)
     history = FitHistory()
     best_state, best_score, stale = None, -float("inf"), 0
     task = progress.add("epochs", total=epochs)
     for epoch in range(epochs):
         start = time.perf_counter()
-        model.train()
-        total, batches = 0.0, 0
-        for inputs, labels in loader:
-            inputs, labels = inputs.to(device), labels.to(device)
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(inputs), labels)
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach())
-            batches += 1
-            history.frames_seen += labels.shape[0] * labels.shape[1]
+        loss, frames = train_epoch(model, loader, optimizer, loss_name, device)
         history.epoch_seconds.append(time.perf_counter() - start)
-        history.train_loss.append(total / max(batches, 1))
+        history.train_loss.append(loss)
+        history.frames_seen += frames
         score = validate(model)
         history.validation_score.append(score)
         if score > best_score:

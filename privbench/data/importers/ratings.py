@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 
 from privbench.data.importers.gold import mean_gold
-from privbench.data.importers.tables import numeric, read_delimited, time_column, timestamps
+from privbench.data.importers.tables import (
+    numeric,
+    read_delimited,
+    time_column,
+    timestamps,
+)
 from privbench.data.layout import DIMENSIONS
 from privbench.errors import DatasetError
 

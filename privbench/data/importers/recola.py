@@ -24,8 +24,19 @@ from privbench.data.importers.openface import Cleaning, au_table
 from privbench.data.importers.participants import match_files
 from privbench.data.importers.ratings import check_range, ratings_table
 from privbench.data.importers.summary import ImportSummary
-from privbench.data.importers.tables import TIME_COLUMNS, numeric, read_delimited, time_column, timestamps
-from privbench.data.importers.video import VIDEO_SUFFIXES, FaceCropper, FaceSettings, video_frames
+from privbench.data.importers.tables import (
+    TIME_COLUMNS,
+    numeric,
+    read_delimited,
+    time_column,
+    timestamps,
+)
+from privbench.data.importers.video import (
+    VIDEO_SUFFIXES,
+    FaceCropper,
+    FaceSettings,
+    video_frames,
+)
 from privbench.data.layout import AU_COLUMNS, DIMENSIONS, DatasetWriter, Manifest
 from privbench.errors import ConfigError, DatasetError, InputError
 from privbench.progress import Progress

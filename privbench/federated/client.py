@@ -1,0 +1,55 @@
+"""The one client step, shared by every engine: train the global model locally, return the weights."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from privbench.data.frames import FrameSequence, FrameWindowDataset
+from privbench.train.loop import train_epoch
+
+StateDict = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class LocalTraining:
+    """What a client needs to know to train (sent by the server with the weights)."""
+
+    seq_len: int
+    stride: int
+    batch_size: int
+    local_epochs: int
+    lr: float
+    loss: str
+
+
+@dataclass(frozen=True)
+class ClientResult:
+    client_id: str
+    weights: StateDict  # on the CPU
+    examples: int  # training windows
+    loss: float
+    seconds: float
+
+
+def local_update(
+    model: nn.Module, global_weights: StateDict, client_id: str, sequence: FrameSequence,
+    training: LocalTraining, seed: int, device: torch.device,
+) -> ClientResult:
+    """Load ``global_weights``, train ``local_epochs`` on this client's windows with a fresh Adam."""
+    start = time.perf_counter()
+    model.load_state_dict(global_weights)
+    model.to(device)
+    windows = FrameWindowDataset([sequence], training.seq_len, training.stride)
+    loader = DataLoader(windows, batch_size=training.batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed))
+    optimizer = torch.optim.Adam(model.parameters(), lr=training.lr)
+    loss = 0.0
+    for _ in range(training.local_epochs):
+        loss, _ = train_epoch(model, loader, optimizer, training.loss, device)
+    weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    return ClientResult(client_id, weights, len(windows), loss, time.perf_counter() - start)

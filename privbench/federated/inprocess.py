@@ -1,0 +1,125 @@
+"""The in-process FedAvg engine: clients train one after another in this process (deterministic)."""
+
+from __future__ import annotations
+
+import copy
+import io
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from privbench.data.frames import FrameSequence
+from privbench.errors import InputError
+from privbench.federated.aggregate import StateDict, aggregate
+from privbench.federated.client import ClientResult, LocalTraining, local_update
+from privbench.progress import Progress
+from privbench.train.loop import FitHistory
+from privbench.types import ClientUpdate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FederationPlan:
+    rounds: int
+    client_fraction: float
+    min_clients: int
+    aggregation: str
+    patience: int  # rounds without validation improvement before stopping (0: never)
+    capture_mb: float  # keep client updates up to this many MB (0: none)
+
+
+@dataclass
+class FederatedHistory(FitHistory):
+    """FitHistory per round, plus what a synchronous deployment would cost and see."""
+
+    seconds_parallel: float = 0.0  # per round: slowest client + aggregation
+    client_seconds: float = 0.0  # summed client compute
+    bytes_up: int = 0
+    bytes_down: int = 0
+    dropped: int = 0
+    updates: list[ClientUpdate] = field(default_factory=list)
+
+
+def serialized_size(weights: StateDict) -> int:
+    buffer = io.BytesIO()
+    torch.save(weights, buffer)
+    return buffer.tell()
+
+
+def sample_clients(ids: list[str], fraction: float, minimum: int, seed: int, round_: int) -> list[str]:
+    count = min(len(ids), max(minimum, math.ceil(fraction * len(ids))))
+    return sorted(np.random.default_rng([seed, round_]).choice(ids, size=count, replace=False).tolist())
+
+
+ClientStep = Callable[[nn.Module, StateDict, str, FrameSequence, LocalTraining, int, torch.device], ClientResult]
+
+
+def run_inprocess(
+    model: nn.Module, clients: dict[str, FrameSequence], training: LocalTraining, plan: FederationPlan,
+    validate: Callable[[nn.Module], float], seed: int, device: torch.device, progress: Progress,
+    client_step: ClientStep = local_update,
+) -> FederatedHistory:
+    """Run FedAvg rounds; ``model`` ends with the global weights of the best validation round."""
+    history = FederatedHistory()
+    worker = copy.deepcopy(model)
+    best_state, best_score, stale = None, -float("inf"), 0
+    task = progress.add("rounds", total=plan.rounds)
+    for round_ in range(plan.rounds):
+        start = time.perf_counter()
+        global_weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        chosen = sample_clients(sorted(clients), plan.client_fraction, plan.min_clients, seed, round_)
+        history.bytes_down += serialized_size(global_weights) * len(chosen)
+        results = []
+        for cid in chosen:
+            try:
+                results.append(client_step(worker, global_weights, cid, clients[cid], training,
+                                           seed * 10_000 + round_, device))
+            except Exception as err:  # a failing client is dropped from the round, not fatal
+                history.dropped += 1
+                log.warning("round %d: client %s dropped (%s: %s)", round_ + 1, cid, type(err).__name__, err)
+        if len(results) < plan.min_clients:
+            raise InputError(f"round {round_ + 1}: only {len(results)} client(s) returned an update; "
+                             f"min_clients is {plan.min_clients}")
+        aggregation_start = time.perf_counter()
+        merged = aggregate([(r.weights, r.examples) for r in results], plan.aggregation)
+        model.load_state_dict(merged)
+        aggregation_seconds = time.perf_counter() - aggregation_start
+        history.bytes_up += sum(serialized_size(r.weights) for r in results)
+        history.client_seconds += sum(r.seconds for r in results)
+        history.seconds_parallel += max(r.seconds for r in results) + aggregation_seconds
+        _capture(history, results, global_weights, round_, plan.capture_mb)
+        history.frames_seen += sum(r.examples * training.seq_len * training.local_epochs for r in results)
+        history.train_loss.append(float(np.mean([r.loss for r in results])))
+        history.epoch_seconds.append(time.perf_counter() - start)
+        score = validate(model)
+        history.validation_score.append(score)
+        if score > best_score:
+            best_state, best_score, stale, history.best_epoch = copy.deepcopy(model.state_dict()), score, 0, round_
+        else:
+            stale += 1
+        progress.advance(task, description=f"round {round_ + 1} loss {history.train_loss[-1]:.4f} val CCC {score:.3f}")
+        if plan.patience and stale >= plan.patience:
+            break
+    progress.remove(task)
+    model.load_state_dict(best_state)
+    return history
+
+
+def _capture(history: FederatedHistory, results: list[ClientResult], global_weights: StateDict, round_: int,
+             limit_mb: float) -> None:
+    """Keep weight deltas as the server sees them, until ``limit_mb`` is used."""
+    used = sum(u.nbytes() for u in history.updates)
+    for r in results:
+        delta = {k: r.weights[k] - global_weights[k] for k in r.weights if r.weights[k].is_floating_point()}
+        update = ClientUpdate(round_ + 1, r.client_id, r.examples, "weight_delta", delta)
+        if used + update.nbytes() > limit_mb * 1e6:
+            return
+        history.updates.append(update)
+        used += update.nbytes()

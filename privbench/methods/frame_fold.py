@@ -1,0 +1,91 @@
+"""What the frame-based methods (``central``, ``fedavg``) share: a split's frame sequences and a fresh model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from privbench.data.frames import FrameSequence, FrameStore
+from privbench.data.labels import gold_labels
+from privbench.data.layout import Dataset
+from privbench.data.splits import Split
+from privbench.errors import ConfigError, DatasetError
+from privbench.evaluate.metrics import ccc
+from privbench.evaluate.predict import predict_sequence
+from privbench.methods.base import FoldOutput
+from privbench.models.backbone import build_backbone
+from privbench.models.frame_model import FrameSequenceModel
+from privbench.train.loop import FitHistory
+
+
+def frame_sequence(dataset: Dataset, pid: str, step: int) -> FrameSequence:
+    """A participant's frames (every ``step``-th) with the gold labels of every frame."""
+    if not dataset.has_frames(pid):
+        raise DatasetError(f"{dataset.root / pid}: no frames.npy; this method trains on face frames")
+    labels = gold_labels(dataset, pid, dataset.timestamps(pid))
+    return FrameSequence(pid, FrameStore(dataset.root / pid / "frames.npy"), labels, step)
+
+
+def predict_frames(model: torch.nn.Module, seq: FrameSequence, window: int, batch_size: int,
+                   device: torch.device) -> np.ndarray:
+    """Per-frame [T, 2] predictions: windows over the subsampled frames, interpolated to every frame."""
+    def fetch(start: int, stop: int) -> torch.Tensor:
+        return torch.from_numpy(seq.store.read(seq.rows[start:stop]))
+
+    sparse = predict_sequence(model, fetch, len(seq.rows), window, batch_size, device)
+    every = np.arange(len(seq.gold))
+    return np.stack([np.interp(every, seq.rows, sparse[:, d]) for d in range(sparse.shape[1])], axis=1)
+
+
+@dataclass
+class FrameFold:
+    """One split's train/validation/test frame sequences and a freshly built ResNet18 + RNN model.
+
+    ``config`` is a central or fedavg config (seq_len, frame_step, batch_size, model and backbone keys).
+    """
+
+    train: list[FrameSequence]
+    validation: list[FrameSequence]
+    test: list[FrameSequence]
+    model: FrameSequenceModel
+    config: Any
+    device: torch.device
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def prepare(cls, dataset: Dataset, split: Split, config: Any, rnn: str, seed: int, device: torch.device) -> FrameFold:
+        torch.manual_seed(seed)
+        train, validation, test = ([frame_sequence(dataset, pid, config.frame_step) for pid in ids]
+                                   for ids in (split.train, split.validation, split.test))
+        shortest = min(train + validation + test, key=lambda s: len(s.rows))
+        if config.seq_len > len(shortest.rows):
+            raise ConfigError(f"seq_len {config.seq_len} x frame_step {config.frame_step} is longer than "
+                              f"participant {shortest.participant}'s {len(shortest.gold)} frames")
+        backbone, weights = build_backbone(config.backbone)
+        model = FrameSequenceModel.create(backbone, rnn, config.hidden, config.layers, config.fc_units,
+                                          config.dropout).to(device)
+        return cls(train, validation, test, model, config, device, {"backbone_weights": weights})
+
+    def predict(self, model: torch.nn.Module, seq: FrameSequence) -> np.ndarray:
+        return predict_frames(model, seq, self.config.seq_len, self.config.batch_size, self.device)
+
+    def validate(self, model: torch.nn.Module) -> float:
+        """Mean CCC over both dimensions on the validation participants (training ones if none)."""
+        checked = self.validation or self.train
+        labels = np.concatenate([s.gold for s in checked])
+        return float(np.mean(ccc(labels, np.concatenate([self.predict(model, s) for s in checked]))))
+
+    def output(self, history: FitHistory, **extra: Any) -> FoldOutput:
+        """Predict the test participants with the trained model."""
+        height, width = self.test[0].store.shape[1:3]
+        return FoldOutput(
+            predictions={s.participant: self.predict(self.model, s) for s in self.test},
+            labels={s.participant: s.gold for s in self.test},
+            model=self.model,
+            history=history,
+            example_input=lambda frames: torch.randint(0, 256, (1, frames, height, width, 3), dtype=torch.uint8),
+            **{"notes": self.notes, **extra},
+        )

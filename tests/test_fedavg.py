@@ -1,0 +1,105 @@
+"""FedAvg: aggregation arithmetic, the client step, dropout, and an end-to-end quick run."""
+
+import copy
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from privbench.cli import app
+from privbench.data.frames import FrameSequence, FrameStore
+from privbench.data.layout import open_frames_file
+from privbench.errors import InputError
+from privbench.federated.aggregate import aggregate
+from privbench.federated.client import LocalTraining, local_update
+from privbench.federated.inprocess import FederationPlan, run_inprocess
+from privbench.models.backbone import BackboneConfig, build_backbone
+from privbench.models.frame_model import FrameSequenceModel
+from privbench.progress import Progress
+
+runner = CliRunner()
+TRAINING = LocalTraining(seq_len=4, stride=4, batch_size=4, local_epochs=1, lr=1e-3, loss="mse")
+
+
+def test_mean_and_weighted_mean_match_hand_computation():
+    a = {"w": torch.tensor([1.0, 2.0]), "steps": torch.tensor(5)}
+    b = {"w": torch.tensor([3.0, 6.0]), "steps": torch.tensor(7)}
+    mean = aggregate([(a, 1), (b, 3)], "mean")
+    assert torch.allclose(mean["w"], torch.tensor([2.0, 4.0]))
+    weighted = aggregate([(a, 1), (b, 3)], "weighted")
+    assert torch.allclose(weighted["w"], torch.tensor([(1 + 9) / 4, (2 + 18) / 4]))
+    assert mean["steps"].item() == 5  # integer buffers come from the first client
+
+
+@pytest.fixture(scope="module")
+def clients(tmp_path_factory):
+    root = tmp_path_factory.mktemp("clients")
+    rng = np.random.default_rng(0)
+    sequences = {}
+    for cid in ("A", "B", "C"):
+        frames = open_frames_file(root / f"{cid}.npy", 40, 16)
+        frames[:] = rng.integers(0, 256, size=frames.shape, dtype=np.uint8)
+        frames.flush()
+        gold = rng.uniform(-1, 1, size=(40, 2)).astype(np.float32)
+        sequences[cid] = FrameSequence(cid, FrameStore(root / f"{cid}.npy"), gold, step=2)
+    return sequences
+
+
+def small_model() -> FrameSequenceModel:
+    torch.manual_seed(0)
+    backbone, _ = build_backbone(BackboneConfig("auto", "group"))
+    return FrameSequenceModel.create(backbone, "rnn", hidden=4, layers=1)
+
+
+def test_one_round_with_one_client_equals_local_training(clients):
+    model = small_model()
+    start = copy.deepcopy(model.state_dict())
+    plan = FederationPlan(rounds=1, client_fraction=1.0, min_clients=1, aggregation="mean", patience=0, capture_mb=1e3)
+    history = run_inprocess(model, {"A": clients["A"]}, TRAINING, plan, lambda m: 0.0, seed=3,
+                            device=torch.device("cpu"), progress=Progress(enabled=False))
+    local = local_update(small_model(), start, "A", clients["A"], TRAINING, seed=3 * 10_000, device=torch.device("cpu"))
+    for key, value in model.state_dict().items():
+        assert torch.allclose(value, local.weights[key]), key
+    assert history.updates and history.updates[0].client_id == "A"
+    delta = history.updates[0].tensors
+    assert torch.allclose(delta["head.fc.0.weight"], local.weights["head.fc.0.weight"] - start["head.fc.0.weight"])
+
+
+def test_a_failing_client_is_dropped_and_counted(clients):
+    def flaky(model, weights, cid, sequence, training, seed, device):
+        if cid == "B":
+            raise RuntimeError("client B lost its connection")
+        return local_update(model, weights, cid, sequence, training, seed, device)
+
+    plan = FederationPlan(rounds=2, client_fraction=1.0, min_clients=2, aggregation="mean", patience=0, capture_mb=0)
+    history = run_inprocess(small_model(), clients, TRAINING, plan, lambda m: 0.0, seed=0,
+                            device=torch.device("cpu"), progress=Progress(enabled=False), client_step=flaky)
+    assert history.dropped == 2 and len(history.train_loss) == 2
+    plan = FederationPlan(rounds=1, client_fraction=1.0, min_clients=3, aggregation="mean", patience=0, capture_mb=0)
+    with pytest.raises(InputError, match="only 2 client"):
+        run_inprocess(small_model(), clients, TRAINING, plan, lambda m: 0.0, seed=0, device=torch.device("cpu"),
+                      progress=Progress(enabled=False), client_step=flaky)
+
+
+def test_bytes_and_parallel_time_are_accounted(clients):
+    plan = FederationPlan(rounds=1, client_fraction=1.0, min_clients=1, aggregation="weighted", patience=0, capture_mb=0)
+    history = run_inprocess(small_model(), clients, TRAINING, plan, lambda m: 0.0, seed=0,
+                            device=torch.device("cpu"), progress=Progress(enabled=False))
+    assert history.bytes_up == history.bytes_down > 3 * 40_000_000  # three ResNet18 models each way
+    assert 0 < history.seconds_parallel < history.client_seconds
+
+
+def test_quick_fedavg_run_writes_efficiency_and_updates(tmp_path):
+    out = tmp_path / "fed"
+    result = runner.invoke(app, ["run", "--method", "fedavg", "--rnn", "bigru", "--profile", "quick", "--folds", "2",
+                                 "--no-progress", "--set", "data.participants=6", "--set", "data.seconds=8",
+                                 "--set", "capture_updates_mb=200", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    efficiency = metrics["efficiency"]
+    assert efficiency["rounds"] == 4 and efficiency["dropped_clients"] == 0
+    assert efficiency["bytes_up"] > 0 and efficiency["train_seconds_parallel"] < efficiency["client_seconds"]
+    updates = torch.load(out / "updates.pt", weights_only=False)
+    assert updates and {"round", "client_id", "examples", "kind", "tensors", "fold"} <= set(updates[0])
