@@ -30,12 +30,18 @@ TILE = 500  # distinct rendered frames per participant, repeated to fill the sto
 
 
 def peak_sampler(stop: threading.Event, peak: dict) -> None:
+    """Peak RSS of this process, and of it plus its workers counted without shared pages (PSS)."""
     me = psutil.Process()
     while not stop.is_set():
-        procs = [me, *me.children(recursive=True)]
-        total = sum(p.memory_info().rss for p in procs if p.is_running())
-        peak["rss"] = max(peak.get("rss", 0), total)
+        workers = me.children(recursive=True)
+        try:
+            pss = me.memory_full_info().pss + sum(w.memory_full_info().pss for w in workers)
+            rss = me.memory_info().rss + sum(w.memory_info().rss for w in workers)
+        except psutil.NoSuchProcess:  # a worker ended between listing and reading
+            continue
         peak["main"] = max(peak.get("main", 0), me.memory_info().rss)
+        peak["pss"] = max(peak.get("pss", 0), pss)
+        peak["rss"] = max(peak.get("rss", 0), rss)
         time.sleep(0.2)
 
 
@@ -78,9 +84,10 @@ def main() -> None:
     outcome = run(spec, args.workdir / "result")
     stop.set()
     sampler.join()
-    print(f"trained 2 folds in {time.perf_counter() - start:.0f} s; peak RSS main process "
-          f"{peak['main'] / 1e9:.2f} GB, main + DataLoader workers {peak['rss'] / 1e9:.2f} GB "
-          f"(metrics.json peak_rss_mb {outcome.metrics['efficiency']['peak_rss_mb']:.0f})")
+    print(f"trained 2 folds in {time.perf_counter() - start:.0f} s; peak RSS of the main process "
+          f"{peak['main'] / 1e9:.2f} GB; main + DataLoader worker: {peak['pss'] / 1e9:.2f} GB PSS "
+          f"(shared pages counted once), {peak['rss'] / 1e9:.2f} GB summed RSS (shared pages counted twice); "
+          f"metrics.json peak_rss_mb {outcome.metrics['efficiency']['peak_rss_mb']:.0f}")
     shutil.rmtree(args.workdir, ignore_errors=True)
 
 
