@@ -103,3 +103,27 @@ def test_quick_fedavg_run_writes_efficiency_and_updates(tmp_path):
     assert efficiency["bytes_up"] > 0 and efficiency["train_seconds_parallel"] < efficiency["client_seconds"]
     updates = torch.load(out / "updates.pt", weights_only=False)
     assert updates and {"round", "client_id", "examples", "kind", "tensors", "fold"} <= set(updates[0])
+
+
+@pytest.mark.slow
+def test_flower_simulation_agrees_with_the_inprocess_engine(clients):
+    from privbench.federated.flower_engine import run_flower_simulation
+
+    plan = FederationPlan(rounds=2, client_fraction=1.0, min_clients=2, aggregation="mean", patience=0, capture_mb=0)
+    inprocess = small_model()
+    expected = run_inprocess(inprocess, clients, TRAINING, plan, lambda m: 0.0, seed=0, device=torch.device("cpu"),
+                             progress=Progress(enabled=False))
+    flower = small_model()
+    template = copy.deepcopy(flower)
+    history = run_flower_simulation(flower, clients, TRAINING, plan, lambda m: 0.0, seed=0, device=torch.device("cpu"),
+                                    progress=Progress(enabled=False), make_model=lambda: copy.deepcopy(template))
+    assert len(history.train_loss) == 2 and history.dropped == 0
+    assert history.bytes_up == expected.bytes_up
+    for key, value in inprocess.state_dict().items():
+        assert torch.allclose(value, flower.state_dict()[key], atol=1e-4), key
+    assert history.train_loss == pytest.approx(expected.train_loss, rel=1e-4)
+
+
+def test_engine_option_belongs_to_fedavg():
+    result = runner.invoke(app, ["run", "--method", "au", "--engine", "flower", "--no-progress"])
+    assert result.exit_code == 2 and "--engine applies to --method fedavg" in result.output

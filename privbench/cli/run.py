@@ -44,7 +44,7 @@ def run_command(
     folds: Annotated[int, typer.Option(help="Participant-independent folds.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed for folds, initialisation and shuffling.")] = 0,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
-    engine: Annotated[Optional[str], typer.Option(help="fedavg only: the federated engine (inprocess).")] = None,
+    engine: Annotated[Optional[str], typer.Option(help="fedavg only: inprocess or flower (Flower simulation).")] = None,
     set_: SetOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Result folder (default results/<run_id>).")] = None,
     output_format: FormatOption = OutputFormat.table,

@@ -1,4 +1,4 @@
-"""The in-process FedAvg engine: clients train one after another in this process (deterministic)."""
+"""The FedAvg server loop, and the in-process engine: clients one after another in this process."""
 
 from __future__ import annotations
 
@@ -59,37 +59,34 @@ def sample_clients(ids: list[str], fraction: float, minimum: int, seed: int, rou
 
 
 ClientStep = Callable[[nn.Module, StateDict, str, FrameSequence, LocalTraining, int, torch.device], ClientResult]
+RoundExecutor = Callable[[StateDict, list[str], int], tuple[list[ClientResult], int]]
 
 
-def run_inprocess(
-    model: nn.Module, clients: dict[str, FrameSequence], training: LocalTraining, plan: FederationPlan,
-    validate: Callable[[nn.Module], float], seed: int, device: torch.device, progress: Progress,
-    client_step: ClientStep = local_update,
+def run_rounds(
+    model: nn.Module, client_ids: list[str], training: LocalTraining, plan: FederationPlan,
+    validate: Callable[[nn.Module], float], seed: int, progress: Progress, execute: RoundExecutor,
 ) -> FederatedHistory:
-    """Run FedAvg rounds; ``model`` ends with the global weights of the best validation round."""
+    """The FedAvg server loop shared by every engine; ``execute`` runs one round's client steps.
+
+    ``execute(global_weights, chosen_ids, round)`` returns the client results that arrived and the
+    number of chosen clients that failed. ``model`` ends with the global weights of the best round.
+    """
     history = FederatedHistory()
-    worker = copy.deepcopy(model)
     best_state, best_score, stale = None, -float("inf"), 0
     task = progress.add("rounds", total=plan.rounds)
     for round_ in range(plan.rounds):
         start = time.perf_counter()
         global_weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-        chosen = sample_clients(sorted(clients), plan.client_fraction, plan.min_clients, seed, round_)
+        chosen = sample_clients(sorted(client_ids), plan.client_fraction, plan.min_clients, seed, round_)
         history.bytes_down += serialized_size(global_weights) * len(chosen)
-        results = []
-        for cid in chosen:
-            try:
-                results.append(client_step(worker, global_weights, cid, clients[cid], training,
-                                           seed * 10_000 + round_, device))
-            except Exception as err:  # a failing client is dropped from the round, not fatal
-                history.dropped += 1
-                log.warning("round %d: client %s dropped (%s: %s)", round_ + 1, cid, type(err).__name__, err)
+        results, failed = execute(global_weights, chosen, round_)
+        history.dropped += failed
         if len(results) < plan.min_clients:
             raise InputError(f"round {round_ + 1}: only {len(results)} client(s) returned an update; "
                              f"min_clients is {plan.min_clients}")
+        results = sorted(results, key=lambda r: r.client_id)  # the same order in every engine
         aggregation_start = time.perf_counter()
-        merged = aggregate([(r.weights, r.examples) for r in results], plan.aggregation)
-        model.load_state_dict(merged)
+        model.load_state_dict(aggregate([(r.weights, r.examples) for r in results], plan.aggregation))
         aggregation_seconds = time.perf_counter() - aggregation_start
         history.bytes_up += sum(serialized_size(r.weights) for r in results)
         history.client_seconds += sum(r.seconds for r in results)
@@ -110,6 +107,33 @@ def run_inprocess(
     progress.remove(task)
     model.load_state_dict(best_state)
     return history
+
+
+def client_seed(seed: int, round_: int) -> int:
+    """The seed of every client's step in a round (the same in every engine)."""
+    return seed * 10_000 + round_
+
+
+def run_inprocess(
+    model: nn.Module, clients: dict[str, FrameSequence], training: LocalTraining, plan: FederationPlan,
+    validate: Callable[[nn.Module], float], seed: int, device: torch.device, progress: Progress,
+    client_step: ClientStep = local_update,
+) -> FederatedHistory:
+    """FedAvg with clients run one after another in this process (a failing client is dropped)."""
+    worker = copy.deepcopy(model)
+
+    def execute(global_weights: StateDict, chosen: list[str], round_: int) -> tuple[list[ClientResult], int]:
+        results, failed = [], 0
+        for cid in chosen:
+            try:
+                results.append(client_step(worker, global_weights, cid, clients[cid], training,
+                                           client_seed(seed, round_), device))
+            except Exception as err:  # a failing client is dropped from the round, not fatal
+                failed += 1
+                log.warning("round %d: client %s dropped (%s: %s)", round_ + 1, cid, type(err).__name__, err)
+        return results, failed
+
+    return run_rounds(model, list(clients), training, plan, validate, seed, progress, execute)
 
 
 def _capture(history: FederatedHistory, results: list[ClientResult], global_weights: StateDict, round_: int,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Literal
 
@@ -12,6 +13,7 @@ from privbench.data.layout import Dataset
 from privbench.data.splits import Split
 from privbench.errors import ConfigError
 from privbench.federated.client import LocalTraining
+from privbench.federated.flower_engine import run_flower_simulation
 from privbench.federated.inprocess import FederationPlan, run_inprocess
 from privbench.methods.base import METHODS, FoldOutput
 from privbench.methods.frame_fold import FrameFold
@@ -23,7 +25,7 @@ from privbench.progress import Progress
 class FedAvgConfig:
     """Settings of the ``fedavg`` method (configs/fedavg.yaml documents each)."""
 
-    engine: Literal["inprocess"]
+    engine: Literal["inprocess", "flower"]
     rounds: int
     local_epochs: int
     client_fraction: float
@@ -73,8 +75,13 @@ class FedAvgMethod:
                                  config.loss)
         plan = FederationPlan(config.rounds, config.client_fraction, config.min_clients, config.aggregation,
                               config.patience if fold.validation else 0, config.capture_updates_mb)
-        history = run_inprocess(fold.model, {s.participant: s for s in fold.train}, training, plan, fold.validate,
-                                seed, device, progress)
+        clients = {s.participant: s for s in fold.train}
+        if config.engine == "flower":
+            template = copy.deepcopy(fold.model).cpu()
+            history = run_flower_simulation(fold.model, clients, training, plan, fold.validate, seed, device, progress,
+                                            make_model=lambda: copy.deepcopy(template))
+        else:
+            history = run_inprocess(fold.model, clients, training, plan, fold.validate, seed, device, progress)
         fold.notes["engine"] = config.engine
         return fold.output(
             history,

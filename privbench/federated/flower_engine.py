@@ -1,0 +1,141 @@
+"""The Flower engine: the same client step and server loop as a Flower ServerApp/ClientApp pair.
+
+The ClientApp runs ``local_update`` on the participant its node holds (``node_config["partition-id"]``
+indexes the sorted client ids); the ServerApp drives ``run_rounds`` and sends each round's train
+messages through the Flower grid, so sampling, aggregation and accounting are those of the
+in-process engine. ``--engine flower`` runs the pair on Flower's simulation runtime (Ray).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable
+
+import torch
+from flwr.app import (
+    ArrayRecord,
+    ConfigRecord,
+    Context,
+    Message,
+    MetricRecord,
+    RecordDict,
+)
+from flwr.clientapp import ClientApp
+from flwr.serverapp import Grid, ServerApp
+from torch import nn
+
+from privbench.data.frames import FrameSequence
+from privbench.federated.aggregate import StateDict
+from privbench.federated.client import ClientResult, LocalTraining, local_update
+from privbench.federated.inprocess import (
+    FederatedHistory,
+    FederationPlan,
+    client_seed,
+    run_rounds,
+)
+from privbench.progress import Progress
+
+log = logging.getLogger(__name__)
+REPLY_TIMEOUT = 600.0  # seconds a round waits for its clients
+
+
+def client_app(clients: dict[str, FrameSequence], make_model: Callable[[], nn.Module], training: LocalTraining,
+               device: str) -> ClientApp:
+    """A ClientApp whose node trains the participant at index ``partition-id`` of the sorted ids."""
+    app = ClientApp()
+    ids = sorted(clients)
+
+    def own_id(context: Context) -> str:
+        return ids[int(context.node_config["partition-id"])]
+
+    @app.query()
+    def identify(msg: Message, context: Context) -> Message:
+        return Message(RecordDict({"client": ConfigRecord({"client_id": own_id(context)})}), reply_to=msg)
+
+    @app.train()
+    def train(msg: Message, context: Context) -> Message:
+        cid = own_id(context)
+        weights = msg.content["arrays"].to_torch_state_dict()
+        seed = int(msg.content["config"]["seed"])
+        result = local_update(make_model(), weights, cid, clients[cid], training, seed, torch.device(device))
+        return Message(RecordDict({
+            "arrays": ArrayRecord(result.weights),
+            "metrics": MetricRecord({"num-examples": result.examples, "loss": result.loss, "seconds": result.seconds}),
+            "client": ConfigRecord({"client_id": cid}),
+        }), reply_to=msg)
+
+    return app
+
+
+def wait_for_nodes(grid: Grid, count: int, timeout: float = 120.0) -> list[int]:
+    """The grid's node ids once ``count`` nodes have connected (or as many as came within ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    nodes = list(grid.get_node_ids())
+    while len(nodes) < count and time.monotonic() < deadline:
+        time.sleep(0.5)
+        nodes = list(grid.get_node_ids())
+    if len(nodes) < count:
+        log.warning("only %d of %d SuperNodes connected within %.0f s", len(nodes), count, timeout)
+    return nodes
+
+
+def server_app(model: nn.Module, client_ids: list[str], training: LocalTraining, plan: FederationPlan,
+               validate: Callable[[nn.Module], float], seed: int, progress: Progress,
+               history: list[FederatedHistory]) -> ServerApp:
+    """A ServerApp running ``run_rounds`` over the grid; appends the finished history to ``history``."""
+    app = ServerApp()
+
+    @app.main()
+    def main(grid: Grid, context: Context) -> None:
+        nodes = wait_for_nodes(grid, len(client_ids))
+        replies = grid.send_and_receive(
+            [Message(RecordDict(), dst_node_id=node, message_type="query") for node in nodes], timeout=REPLY_TIMEOUT)
+        node_of = {}
+        for reply in replies:
+            if reply.has_content():
+                node_of[str(reply.content["client"]["client_id"])] = reply.metadata.src_node_id
+            else:
+                log.warning("a node could not say which client it holds: %s", reply.error.reason)
+
+        def execute(global_weights: StateDict, chosen: list[str], round_: int) -> tuple[list[ClientResult], int]:
+            arrays = ArrayRecord(global_weights)
+            config = ConfigRecord({"seed": client_seed(seed, round_)})
+            messages = [Message(RecordDict({"arrays": arrays, "config": config}), dst_node_id=node_of[cid],
+                                message_type="train") for cid in chosen if cid in node_of]
+            results = []
+            for reply in grid.send_and_receive(messages, timeout=REPLY_TIMEOUT):
+                if not reply.has_content():
+                    log.warning("round %d: a client replied with an error: %s", round_ + 1, reply.error.reason)
+                    continue
+                metrics = reply.content["metrics"]
+                results.append(ClientResult(
+                    str(reply.content["client"]["client_id"]), reply.content["arrays"].to_torch_state_dict(),
+                    int(metrics["num-examples"]), float(metrics["loss"]), float(metrics["seconds"])))
+            return results, len(chosen) - len(results)
+
+        history.append(run_rounds(model, client_ids, training, plan, validate, seed, progress, execute))
+
+    return app
+
+
+def run_flower_simulation(
+    model: nn.Module, clients: dict[str, FrameSequence], training: LocalTraining, plan: FederationPlan,
+    validate: Callable[[nn.Module], float], seed: int, device: torch.device, progress: Progress,
+    make_model: Callable[[], nn.Module],
+) -> FederatedHistory:
+    """FedAvg on Flower's simulation runtime (Ray), one SuperNode per client."""
+    from flwr.simulation import (
+        run_simulation,  # imports Ray: only when this engine is chosen
+    )
+
+    history: list[FederatedHistory] = []
+    run_simulation(
+        server_app=server_app(model, sorted(clients), training, plan, validate, seed, progress, history),
+        client_app=client_app(clients, make_model, training, device.type),
+        num_supernodes=len(clients),
+        backend_config={"client_resources": {"num_cpus": 1, "num_gpus": 0.0}, "init_args": {"num_cpus": 2}},
+    )
+    if not history:
+        raise RuntimeError("the Flower simulation ended without finishing its rounds (see the log above)")
+    return history[0]
