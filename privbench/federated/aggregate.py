@@ -17,8 +17,8 @@ AGGREGATIONS.register("weighted")(lambda examples: [n / sum(examples) for n in e
 def aggregate(updates: Sequence[tuple[StateDict, int]], mode: str = "mean") -> StateDict:
     """Average client state dicts; ``updates`` are (weights, examples) pairs.
 
-    Floating-point tensors are averaged with the mode's coefficients; integer buffers (BatchNorm's
-    ``num_batches_tracked``) are taken from the first client.
+    Floating-point tensors are averaged with the mode's coefficients (accumulated in the tensor's
+    own precision); integer buffers (BatchNorm's ``num_batches_tracked``) come from the first client.
     """
     if not updates:
         raise ValueError("aggregate() needs at least one client update")
@@ -27,7 +27,9 @@ def aggregate(updates: Sequence[tuple[StateDict, int]], mode: str = "mean") -> S
     merged: StateDict = {}
     for key, tensor in first.items():
         if tensor.is_floating_point():
-            merged[key] = sum(c * weights[key].double() for (weights, _), c in zip(updates, coefficients)).to(tensor.dtype)
+            merged[key] = torch.zeros_like(tensor)
+            for (weights, _), c in zip(updates, coefficients):
+                merged[key].add_(weights[key], alpha=c)
         else:
             merged[key] = tensor.clone()
     return merged

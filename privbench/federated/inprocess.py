@@ -78,7 +78,8 @@ def run_rounds(
         start = time.perf_counter()
         global_weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         chosen = sample_clients(sorted(client_ids), plan.client_fraction, plan.min_clients, seed, round_)
-        history.bytes_down += serialized_size(global_weights) * len(chosen)
+        message_bytes = serialized_size(global_weights)  # every client's weights have the same shapes
+        history.bytes_down += message_bytes * len(chosen)
         results, failed = execute(global_weights, chosen, round_)
         history.dropped += failed
         if len(results) < plan.min_clients:
@@ -88,7 +89,7 @@ def run_rounds(
         aggregation_start = time.perf_counter()
         model.load_state_dict(aggregate([(r.weights, r.examples) for r in results], plan.aggregation))
         aggregation_seconds = time.perf_counter() - aggregation_start
-        history.bytes_up += sum(serialized_size(r.weights) for r in results)
+        history.bytes_up += message_bytes * len(results)
         history.client_seconds += sum(r.seconds for r in results)
         history.seconds_parallel += max(r.seconds for r in results) + aggregation_seconds
         _capture(history, results, global_weights, round_, plan.capture_mb)

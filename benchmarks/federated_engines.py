@@ -1,0 +1,81 @@
+"""Per-round cost of the federated engines on the same clients, side by side.
+
+In-process: round wall time against the clients' summed compute (the engine's own overhead:
+sampling, aggregation, serialisation for the byte counts). Flower simulation: round wall time of
+the same rounds run through a ServerApp/ClientApp pair on Ray (start-up reported apart).
+Usage: python benchmarks/federated_engines.py [--clients 4] [--rounds 3] [--frames 1500]
+(defaults: 300 used frames per client, as the default fedavg profile's 7,500 frames at frame_step 25)
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from privbench.data.frames import FrameSequence, FrameStore
+from privbench.data.layout import open_frames_file
+from privbench.federated.client import LocalTraining
+from privbench.federated.flower_engine import run_flower_simulation
+from privbench.federated.inprocess import FederationPlan, run_inprocess
+from privbench.models.backbone import BackboneConfig, build_backbone
+from privbench.models.frame_model import FrameSequenceModel
+from privbench.progress import Progress
+
+
+def make_clients(root: Path, count: int, frames: int) -> dict[str, FrameSequence]:
+    rng = np.random.default_rng(0)
+    clients = {}
+    for i in range(count):
+        cid = f"P{i + 1:02d}"
+        store = open_frames_file(root / f"{cid}.npy", frames, 64)
+        store[:] = rng.integers(0, 256, size=store.shape, dtype=np.uint8)
+        store.flush()
+        gold = rng.uniform(-1, 1, size=(frames, 2)).astype(np.float32)
+        clients[cid] = FrameSequence(cid, FrameStore(root / f"{cid}.npy"), gold, step=5)
+    return clients
+
+
+def model() -> FrameSequenceModel:
+    torch.manual_seed(0)
+    backbone, _ = build_backbone(BackboneConfig("auto", "batch"))
+    return FrameSequenceModel.create(backbone, "bigru", 32, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--frames", type=int, default=1500)
+    args = parser.parse_args()
+    clients = make_clients(Path(tempfile.mkdtemp()), args.clients, args.frames)
+    training = LocalTraining(seq_len=16, stride=16, batch_size=8, local_epochs=1, lr=1e-3, loss="mse")
+    plan = FederationPlan(args.rounds, 1.0, args.clients, "mean", 0, 0)
+    cpu, quiet = torch.device("cpu"), Progress(enabled=False)
+
+    start = time.perf_counter()
+    history = run_inprocess(model(), clients, training, plan, lambda m: 0.0, 0, cpu, quiet)
+    inprocess_wall = time.perf_counter() - start
+    rounds = np.array(history.epoch_seconds)
+    per_round_clients = history.client_seconds / args.rounds
+    print(f"in-process: {rounds.mean():.2f} s per round; clients' compute {per_round_clients:.2f} s per round; "
+          f"round / compute = {rounds.mean() / per_round_clients:.3f}; whole run {inprocess_wall:.1f} s")
+
+    flower_model = model()
+    template = copy.deepcopy(flower_model)
+    start = time.perf_counter()
+    history = run_flower_simulation(flower_model, clients, training, plan, lambda m: 0.0, 0, cpu, quiet,
+                                    make_model=lambda: copy.deepcopy(template))
+    flower_wall = time.perf_counter() - start
+    rounds = np.array(history.epoch_seconds)
+    print(f"Flower simulation: {rounds.mean():.2f} s per round (clients' compute {history.client_seconds / args.rounds:.2f} s); "
+          f"whole run {flower_wall:.1f} s, of which start-up and shutdown {flower_wall - rounds.sum():.1f} s")
+
+
+if __name__ == "__main__":
+    main()
