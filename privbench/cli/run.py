@@ -72,7 +72,8 @@ def run_command(
 def summary_tables(outcome: experiment.RunOutcome) -> tuple[Table, Table]:
     """Accuracy (mean ± std over folds, beside the constant predictor) and efficiency."""
     spec, metrics = outcome.spec, outcome.metrics
-    accuracy = Table(title=f"{spec.method} / {spec.rnn} · {spec.profile} profile · {spec.folds} folds · seed {spec.seed}")
+    title = f"{spec.method} / {spec.rnn} · {spec.profile} profile · {spec.folds} folds · seed {spec.seed}"
+    accuracy = Table(title=title)
     accuracy.add_column("metric")
     for dim in DIMENSIONS:
         accuracy.add_column(dim, justify="right")

@@ -1,8 +1,8 @@
 """A synthetic RECOLA-like corpus: people, latent affect, annotators, OpenFace-style AUs.
 
 Every participant's signals come from random streams keyed by (seed, participant index, stream),
-so frames can be rendered later, on first need, from the same clean AU intensities. See docs/data.md for the model and its
-calibration.
+so frames can be rendered later, on first need, from the same clean AU intensities. See
+docs/data.md for the model and its calibration.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ class SyntheticConfig:
         require(self.frames >= 10, f"data.seconds x data.fps gives {self.frames} frames; need at least 10")
         require(16 <= self.frame_size <= 256, f"data.frame_size must be in 16..256, got {self.frame_size}")
         require(self.annotators >= 1, f"data.annotators must be at least 1, got {self.annotators}")
-        for name in ("identity_strength", "demographic_strength", "frame_nuisance", "expression_noise", "au_noise", "rating_noise",
+        for name in ("identity_strength", "demographic_strength", "frame_nuisance", "expression_noise", "au_noise",
+                     "rating_noise",
                      "rating_delay"):
             require(getattr(self, name) >= 0, f"data.{name} must be >= 0, got {getattr(self, name)}")
         require(self.affect_timescale > 0, "data.affect_timescale must be positive")

@@ -80,7 +80,8 @@ def validate(root: Path | str) -> DatasetReport:
             if len(frames) != rows:
                 raise DatasetError(f"{dataset.root / pid / 'frames.npy'}: {len(frames)} frames but {rows} rows")
             if shape is not None and frames.shape[1:] != shape:
-                raise DatasetError(f"{dataset.root / pid / 'frames.npy'}: frame shape {frames.shape[1:]} differs from {shape}")
+                raise DatasetError(
+                    f"{dataset.root / pid / 'frames.npy'}: frame shape {frames.shape[1:]} differs from {shape}")
             shape = tuple(frames.shape[1:])
             with_frames += 1
         elif dataset.has_frame_index(pid):

@@ -56,7 +56,8 @@ class FrameFold:
     notes: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def prepare(cls, dataset: Dataset, split: Split, config: Any, rnn: str, seed: int, device: torch.device) -> FrameFold:
+    def prepare(cls, dataset: Dataset, split: Split, config: Any, rnn: str, seed: int,
+                device: torch.device) -> FrameFold:
         torch.manual_seed(seed)
         train, validation, test = ([frame_sequence(dataset, pid, config.frame_step) for pid in ids]
                                    for ids in (split.train, split.validation, split.test))

@@ -61,10 +61,12 @@ def _load(model: nn.Module, path: Path, norm: str) -> None:
         raise InputError(f"{path}: not a readable torch weights file ({type(err).__name__})") from None
     state = {k: v for k, v in state.items() if not k.startswith("fc.")}
     if norm == "group":
-        state = {k: v for k, v in state.items() if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))}
+        statistics = ("running_mean", "running_var", "num_batches_tracked")
+        state = {k: v for k, v in state.items() if not k.endswith(statistics)}
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected or missing:
-        raise InputError(f"{path}: not a ResNet18 state dict ({len(missing)} missing, {len(unexpected)} unexpected keys)")
+        raise InputError(
+            f"{path}: not a ResNet18 state dict ({len(missing)} missing, {len(unexpected)} unexpected keys)")
 
 
 class Normalise(nn.Module):
