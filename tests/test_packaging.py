@@ -1,0 +1,16 @@
+"""A wheel must carry every subpackage and the configs (setuptools lists packages explicitly)."""
+
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_subpackage_and_the_configs_are_packaged():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(project["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "privbench").rglob("__init__.py")}
+    assert on_disk <= listed, f"not in pyproject.toml: {sorted(on_disk - listed)}"
+    assert "privbench.configs" in listed
+    assert project["tool"]["setuptools"]["package-data"]["privbench.configs"] == ["*.yaml"]
+    assert {p.stem for p in (ROOT / "privbench" / "configs").glob("*.yaml")} >= {"au", "central", "fedavg", "synthetic"}
