@@ -127,3 +127,8 @@ def test_flower_simulation_agrees_with_the_inprocess_engine(clients):
 def test_engine_option_belongs_to_fedavg():
     result = runner.invoke(app, ["run", "--method", "au", "--engine", "flower", "--no-progress"])
     assert result.exit_code == 2 and "--engine applies to --method fedavg" in result.output
+
+
+def test_unknown_engine_lists_the_valid_ones():
+    result = runner.invoke(app, ["run", "--method", "fedavg", "--engine", "deployment", "--no-progress"])
+    assert result.exit_code == 2 and "unknown engine 'deployment'; valid: inprocess, flower" in result.output

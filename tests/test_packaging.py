@@ -1,7 +1,8 @@
 """A wheel must carry every subpackage and the configs (setuptools lists packages explicitly)."""
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 

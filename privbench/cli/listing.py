@@ -12,6 +12,7 @@ from privbench.cli.app import app
 from privbench.cli.options import FormatOption, OutputFormat
 from privbench.config import PROFILES
 from privbench.methods import METHODS
+from privbench.methods.fedavg import ENGINES
 from privbench.models.heads import RNNS
 
 
@@ -19,6 +20,10 @@ def catalogue() -> dict[str, list[dict[str, str]]]:
     return {
         "methods": [{"name": n, "description": METHODS.get(n).description} for n in METHODS.names()],
         "rnns": [{"name": n, "description": _rnn_description(n)} for n in RNNS.names()],
+        "engines": [{"name": n, "description": d} for n, d in zip(ENGINES, (
+            "fedavg clients one after another in this process (deterministic)",
+            "fedavg on Flower's simulation runtime (Ray), one SuperNode per participant",
+        ))],
         "profiles": [{"name": n, "description": d} for n, d in zip(PROFILES, (
             "seconds: tiny data and models, for tests and smoke runs",
             "minutes on 2 CPU cores: the README's main job",
@@ -34,7 +39,7 @@ def _rnn_description(name: str) -> str:
 
 @app.command("list")
 def list_command(output_format: FormatOption = OutputFormat.table) -> None:
-    """List methods, RNN heads and profiles."""
+    """List methods, RNN heads, federated engines and profiles."""
     items = catalogue()
     if output_format is OutputFormat.json:
         typer.echo(json.dumps(items, indent=2))

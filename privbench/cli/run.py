@@ -15,6 +15,7 @@ from privbench.cli.app import app
 from privbench.cli.options import FormatOption, OutputFormat, ProfileOption, SetOption
 from privbench.data.layout import DIMENSIONS
 from privbench.errors import ConfigError
+from privbench.methods.fedavg import ENGINES
 from privbench.progress import Progress
 
 EFFICIENCY_LABELS = {
@@ -55,6 +56,8 @@ def run_command(
     if engine is not None:
         if method != "fedavg":
             raise ConfigError(f"--engine applies to --method fedavg, not {method}")
+        if engine not in ENGINES:
+            raise ConfigError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
         assignments.append(f"engine={engine}")
     spec = experiment.resolve(method, rnn, profile, seed, folds, device, data, assignments)
     with Progress(enabled=progress and output_format is OutputFormat.table) as bars:

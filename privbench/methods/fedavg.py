@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 
@@ -20,12 +20,15 @@ from privbench.methods.frame_fold import FrameFold
 from privbench.models.backbone import BackboneConfig
 from privbench.progress import Progress
 
+Engine = Literal["inprocess", "flower"]
+ENGINES: tuple[str, ...] = get_args(Engine)
+
 
 @dataclass(frozen=True)
 class FedAvgConfig:
     """Settings of the ``fedavg`` method (configs/fedavg.yaml documents each)."""
 
-    engine: Literal["inprocess", "flower"]
+    engine: Engine
     rounds: int
     local_epochs: int
     client_fraction: float
