@@ -35,7 +35,8 @@ def main() -> None:
         s = generate(cfg, index, person)
         picks = np.linspace(0, n - 1, 8).astype(int)
         frames = np.zeros((len(picks), 96, 96, 3), np.uint8)
-        render_frames(face_identity(cfg, index, person), s.expression[picks], 96, stream(cfg, index, "render"), frames)
+        render_frames(face_identity(cfg, index, person), s.expression[picks], 96, stream(cfg, index, "render"), frames,
+                      nuisance_scale=cfg.frame_nuisance)
         for col, (frame, i) in enumerate(zip(frames, picks)):
             ax = fig.add_subplot(grid[row, col])
             ax.imshow(frame)
@@ -62,7 +63,7 @@ def main() -> None:
     ax.set_title("annotators (thin), their mean (gold) and the latent affect they lag behind", fontsize=9)
     ax.legend(ncol=4, fontsize=7, loc="lower right")
     out = Path(__file__).with_name("synthetic_sample.png")
-    fig.savefig(out, dpi=90)
+    fig.savefig(out, dpi=75)
     print(out)
 
 
