@@ -1,6 +1,7 @@
 """FedAvg: aggregation arithmetic, the client step, dropout, and an end-to-end quick run."""
 
 import copy
+import dataclasses
 import json
 
 import numpy as np
@@ -81,6 +82,19 @@ def test_a_failing_client_is_dropped_and_counted(clients):
     with pytest.raises(InputError, match="only 2 client"):
         run_inprocess(small_model(), clients, TRAINING, plan, lambda m: 0.0, seed=0, device=torch.device("cpu"),
                       progress=Progress(enabled=False), client_step=flaky)
+
+
+def test_a_client_past_the_timeout_is_dropped(clients):
+    def slow_b(model, weights, cid, sequence, training, seed, device):
+        result = local_update(model, weights, cid, sequence, training, seed, device)
+        return dataclasses.replace(result, seconds=result.seconds + (100.0 if cid == "B" else 0.0))
+
+    plan = FederationPlan(rounds=1, client_fraction=1.0, min_clients=2, aggregation="mean", patience=0, capture_mb=0,
+                          client_timeout=50.0)
+    history = run_inprocess(small_model(), clients, TRAINING, plan, lambda m: 0.0, seed=0,
+                            device=torch.device("cpu"), progress=Progress(enabled=False), client_step=slow_b)
+    assert history.dropped == 1
+    assert history.bytes_up * 3 == history.bytes_down * 2  # two of three updates kept
 
 
 def test_bytes_and_parallel_time_are_accounted(clients):

@@ -37,7 +37,7 @@ from privbench.federated.inprocess import (
 from privbench.progress import Progress
 
 log = logging.getLogger(__name__)
-REPLY_TIMEOUT = 600.0  # seconds a round waits for its clients
+QUERY_TIMEOUT = 120.0  # seconds the server waits for the nodes to say which client they hold
 
 
 def client_app(clients: dict[str, FrameSequence], make_model: Callable[[], nn.Module], training: LocalTraining,
@@ -90,7 +90,7 @@ def server_app(model: nn.Module, client_ids: list[str], training: LocalTraining,
     def main(grid: Grid, context: Context) -> None:
         nodes = wait_for_nodes(grid, len(client_ids))
         replies = grid.send_and_receive(
-            [Message(RecordDict(), dst_node_id=node, message_type="query") for node in nodes], timeout=REPLY_TIMEOUT)
+            [Message(RecordDict(), dst_node_id=node, message_type="query") for node in nodes], timeout=QUERY_TIMEOUT)
         node_of = {}
         for reply in replies:
             if reply.has_content():
@@ -104,7 +104,7 @@ def server_app(model: nn.Module, client_ids: list[str], training: LocalTraining,
             messages = [Message(RecordDict({"arrays": arrays, "config": config}), dst_node_id=node_of[cid],
                                 message_type="train") for cid in chosen if cid in node_of]
             results = []
-            for reply in grid.send_and_receive(messages, timeout=REPLY_TIMEOUT):
+            for reply in grid.send_and_receive(messages, timeout=plan.client_timeout):
                 if not reply.has_content():
                     log.warning("round %d: a client replied with an error: %s", round_ + 1, reply.error.reason)
                     continue

@@ -33,6 +33,7 @@ class FederationPlan:
     aggregation: str
     patience: int  # rounds without validation improvement before stopping (0: never)
     capture_mb: float  # keep client updates up to this many MB (0: none)
+    client_timeout: float = 600.0  # seconds; a client update arriving later is dropped from its round
 
 
 @dataclass
@@ -69,7 +70,8 @@ def run_rounds(
     """The FedAvg server loop shared by every engine; ``execute`` runs one round's client steps.
 
     ``execute(global_weights, chosen_ids, round)`` returns the client results that arrived and the
-    number of chosen clients that failed. ``model`` ends with the global weights of the best round.
+    number of chosen clients that failed; results that took longer than ``client_timeout`` are
+    dropped too. ``model`` ends with the global weights of the best round.
     """
     history = FederatedHistory()
     best_state, best_score, stale = None, -float("inf"), 0
@@ -81,7 +83,12 @@ def run_rounds(
         message_bytes = serialized_size(global_weights)  # every client's weights have the same shapes
         history.bytes_down += message_bytes * len(chosen)
         results, failed = execute(global_weights, chosen, round_)
-        history.dropped += failed
+        late = [r for r in results if r.seconds > plan.client_timeout]
+        for r in late:
+            log.warning("round %d: client %s dropped (took %.1f s, client_timeout %.1f s)", round_ + 1, r.client_id,
+                        r.seconds, plan.client_timeout)
+        results = [r for r in results if r.seconds <= plan.client_timeout]
+        history.dropped += failed + len(late)
         if len(results) < plan.min_clients:
             raise InputError(f"round {round_ + 1}: only {len(results)} client(s) returned an update; "
                              f"min_clients is {plan.min_clients}")

@@ -33,6 +33,7 @@ class FedAvgConfig:
     local_epochs: int
     client_fraction: float
     min_clients: int
+    client_timeout: float
     aggregation: Literal["mean", "weighted"]
     seq_len: int
     stride: int
@@ -54,6 +55,7 @@ class FedAvgConfig:
                      "fc_units", "batch_size"):
             require(getattr(self, name) > 0, f"{name} must be positive, got {getattr(self, name)}")
         require(0 < self.client_fraction <= 1, f"client_fraction must be in (0, 1], got {self.client_fraction}")
+        require(self.client_timeout > 0, f"client_timeout must be positive, got {self.client_timeout}")
         require(self.lr > 0 and 0 <= self.dropout < 1, "lr must be positive and dropout in [0, 1)")
         require(min(self.patience, self.val_participants) >= 0 and self.capture_updates_mb >= 0,
                 "patience, val_participants and capture_updates_mb must be >= 0")
@@ -77,7 +79,8 @@ class FedAvgMethod:
         training = LocalTraining(config.seq_len, config.stride, config.batch_size, config.local_epochs, config.lr,
                                  config.loss)
         plan = FederationPlan(config.rounds, config.client_fraction, config.min_clients, config.aggregation,
-                              config.patience if fold.validation else 0, config.capture_updates_mb)
+                              config.patience if fold.validation else 0, config.capture_updates_mb,
+                              config.client_timeout)
         clients = {s.participant: s for s in fold.train}
         if config.engine == "flower":
             template = copy.deepcopy(fold.model).cpu()
