@@ -54,6 +54,11 @@ def rmse(y_true, y_pred) -> float | np.ndarray:
     return _scalar_or_array(np.sqrt(((x - y) ** 2).mean(0)))
 
 
+def mean_ccc(labels: list[np.ndarray], predictions: list[np.ndarray]) -> float:
+    """Mean over the columns (valence, arousal) of the CCC on the concatenated sequences."""
+    return float(np.mean(ccc(np.concatenate(labels), np.concatenate(predictions))))
+
+
 class ConcordanceCorrelation:
     """Streaming CCC: ``update`` with batches, ``compute`` gives ``ccc`` of all of them together."""
 

@@ -15,7 +15,7 @@ from privbench.data.layout import Dataset
 from privbench.data.splits import Split
 from privbench.data.windows import Normalizer, Sequence, WindowDataset
 from privbench.errors import ConfigError
-from privbench.evaluate.metrics import ccc
+from privbench.evaluate.metrics import mean_ccc
 from privbench.evaluate.predict import predict_sequence
 from privbench.methods.base import METHODS, FoldOutput
 from privbench.models.heads import SequenceRegressor
@@ -58,11 +58,6 @@ def au_sequence(dataset: Dataset, pid: str) -> Sequence:
     return Sequence(pid, inputs, gold_labels(dataset, pid, timestamps))
 
 
-def mean_ccc(predictions: list[np.ndarray], labels: list[np.ndarray]) -> float:
-    """Mean over valence and arousal of the CCC on the concatenated sequences."""
-    return float(np.mean(ccc(np.concatenate(labels), np.concatenate(predictions))))
-
-
 class AUMethod:
     """Train an RNN head on windows of normalised AU features; predict each test participant whole."""
 
@@ -102,7 +97,7 @@ class AUMethod:
         checked = validation or train
 
         def validate(m: torch.nn.Module) -> float:
-            return mean_ccc([predict(m, s) for s in checked], [s.labels for s in checked])
+            return mean_ccc([s.labels for s in checked], [predict(m, s) for s in checked])
 
         history = fit(model, loader, optimizer, config.loss, config.epochs, validate,
                       config.patience if validation else 0, device, progress)

@@ -13,7 +13,7 @@ from privbench.data.labels import gold_labels
 from privbench.data.layout import Dataset
 from privbench.data.splits import Split
 from privbench.errors import ConfigError, DatasetError
-from privbench.evaluate.metrics import ccc
+from privbench.evaluate.metrics import mean_ccc
 from privbench.evaluate.predict import predict_sequence
 from privbench.methods.base import FoldOutput
 from privbench.models.backbone import build_backbone
@@ -76,8 +76,7 @@ class FrameFold:
     def validate(self, model: torch.nn.Module) -> float:
         """Mean CCC over both dimensions on the validation participants (training ones if none)."""
         checked = self.validation or self.train
-        labels = np.concatenate([s.gold for s in checked])
-        return float(np.mean(ccc(labels, np.concatenate([self.predict(model, s) for s in checked]))))
+        return mean_ccc([s.gold for s in checked], [self.predict(model, s) for s in checked])
 
     def output(self, history: FitHistory, **extra: Any) -> FoldOutput:
         """Predict the test participants with the trained model."""

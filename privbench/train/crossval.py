@@ -75,10 +75,9 @@ def score(labels: np.ndarray, predictions: np.ndarray) -> dict[str, dict[str, fl
     }
 
 
-def training_mean(dataset: Dataset, split: Split) -> np.ndarray:
+def training_mean(gold: dict[str, np.ndarray], split: Split) -> np.ndarray:
     """The constant predictor: the gold standard's mean over the fold's training participants."""
-    gold = [dataset.ratings(pid)[list(DIMENSIONS)].to_numpy(float) for pid in split.train + split.validation]
-    return np.concatenate(gold).mean(0)
+    return np.concatenate([gold[pid] for pid in split.train + split.validation]).mean(0)
 
 
 def cross_validate(
@@ -89,6 +88,7 @@ def cross_validate(
     records, output, total_seconds = [], None, 0.0
     extras: dict[str, float] = {}  # method-specific measurements, summed over folds
     updates: list[ClientUpdate] = []
+    gold: dict[str, np.ndarray] = {}  # each participant's gold standard, read once
     task = progress.add("folds", total=len(splits))
     for split in splits:
         start = time.perf_counter()
@@ -97,7 +97,10 @@ def cross_validate(
         total_seconds += seconds
         labels = np.concatenate([output.labels[p] for p in split.test])
         predictions = np.concatenate([output.predictions[p] for p in split.test])
-        constant = np.broadcast_to(training_mean(dataset, split), labels.shape)
+        for pid in split.train + split.validation:
+            if pid not in gold:
+                gold[pid] = dataset.ratings(pid)[list(DIMENSIONS)].to_numpy(float)
+        constant = np.broadcast_to(training_mean(gold, split), labels.shape)
         history = output.history
         for key, value in output.efficiency.items():
             extras[key] = extras.get(key, 0) + value
