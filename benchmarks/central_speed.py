@@ -1,7 +1,8 @@
 """Inference and training speed of the `central` model (ResNet18 + RNN), beside a bare torchvision pass.
 
-- overhead: privbench's forward pass over 100 frames (uint8 in, normalisation included) against a bare
-  torchvision ResNet18 + torch LSTM forward on the same shapes (float input), interleaved in one process;
+- overhead: privbench's inference over 100 frames (stored uint8 frames in: the default transform, i.e.
+  person normalisation and resizing, included) against a bare torchvision ResNet18 + torch LSTM forward
+  on the same network input shapes (float input), interleaved in one process;
 - the paper's Table III (17.5 s for 100 images, 22.9 s for 500, on a GPU) against privbench here;
 - training throughput: frames/s of full training steps (forward, backward, Adam) at the default config.
 
@@ -15,11 +16,13 @@ import json
 import statistics
 import time
 
+import numpy as np
 import torch
 from torch import nn
 from torchvision.models import resnet18
 
 from privbench.config import build, profile_values
+from privbench.data.frame_transform import FrameTransform, frame_statistics
 from privbench.methods.central import CentralConfig
 from privbench.models.backbone import build_backbone
 from privbench.models.frame_model import FrameSequenceModel
@@ -58,16 +61,23 @@ def inference(cfg: CentralConfig, device: torch.device, size: int, frames: int, 
     backbone, _ = build_backbone(cfg.backbone)
     ours = FrameSequenceModel.create(backbone, "bilstm", cfg.hidden, cfg.layers).to(device).eval()
     bare = BareModel(cfg.hidden).to(device).eval()
-    uint8 = torch.randint(0, 256, (1, frames, size, size, 3), dtype=torch.uint8, device=device)
-    floats = torch.randn(1, frames, 3, size, size, device=device)
+    transform = FrameTransform(cfg.normalise, cfg.input_size)
+    stored = np.random.default_rng(0).integers(0, 256, (frames, size, size, 3), dtype=np.uint8)
+    statistics_ = frame_statistics(stored)
+    side = transform.input_size(size)
+    floats = torch.randn(1, frames, 3, side, side, device=device)
+
+    def privbench() -> torch.Tensor:
+        return ours(transform(stored, statistics_).to(device)[None])
+
     for _ in range(2):
-        ours(uint8), bare(floats)
+        privbench(), bare(floats)
     times = {"privbench": [], "bare": []}
     for _ in range(repeats):
-        times["privbench"].append(timed(lambda: ours(uint8), device))
+        times["privbench"].append(timed(privbench, device))
         times["bare"].append(timed(lambda: bare(floats), device))
     median = {k: statistics.median(v) for k, v in times.items()}
-    return {"frames": frames, "privbench_s": median["privbench"], "bare_s": median["bare"],
+    return {"frames": frames, "stored_size": size, "network_input_size": side, "privbench_s": median["privbench"], "bare_s": median["bare"],
             "overhead": median["privbench"] / median["bare"],
             "paper_s": PAPER_SECONDS[frames], "speedup_vs_paper": PAPER_SECONDS[frames] / median["privbench"]}
 
@@ -76,7 +86,8 @@ def training(cfg: CentralConfig, device: torch.device, size: int, steps: int) ->
     backbone, _ = build_backbone(cfg.backbone)
     model = FrameSequenceModel.create(backbone, "bigru", cfg.hidden, cfg.layers).to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    frames = torch.randint(0, 256, (cfg.batch_size, cfg.seq_len, size, size, 3), dtype=torch.uint8, device=device)
+    side = FrameTransform(cfg.normalise, cfg.input_size).input_size(size)
+    frames = torch.randn(cfg.batch_size, cfg.seq_len, 3, side, side, device=device)
     labels = torch.randn(cfg.batch_size, cfg.seq_len, 2, device=device)
 
     def step() -> None:

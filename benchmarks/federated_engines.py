@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from privbench.data.frame_transform import FrameTransform
 from privbench.data.frames import FrameSequence, FrameStore
 from privbench.data.layout import open_frames_file
 from privbench.federated.client import LocalTraining
@@ -37,7 +38,8 @@ def make_clients(root: Path, count: int, frames: int) -> dict[str, FrameSequence
         store[:] = rng.integers(0, 256, size=store.shape, dtype=np.uint8)
         store.flush()
         gold = rng.uniform(-1, 1, size=(frames, 2)).astype(np.float32)
-        clients[cid] = FrameSequence(cid, FrameStore(root / f"{cid}.npy"), gold, step=5)
+        clients[cid] = FrameSequence(cid, FrameStore(root / f"{cid}.npy"), gold, step=5,
+                                      transform=FrameTransform("person", 32))
     return clients
 
 

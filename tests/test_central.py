@@ -12,6 +12,7 @@ from torchvision.models import resnet18
 from typer.testing import CliRunner
 
 from privbench.cli import app
+from privbench.data.frame_transform import IMAGENET_MEAN, IMAGENET_STD, FrameTransform
 from privbench.data.frames import FrameSequence, FrameStore, FrameWindowDataset
 from privbench.data.layout import open_frames_file
 from privbench.errors import InputError
@@ -23,6 +24,7 @@ from privbench.models.backbone import (
 from privbench.models.frame_model import FrameSequenceModel
 
 runner = CliRunner()
+RAW = FrameTransform("imagenet", 0)
 
 
 @pytest.fixture()
@@ -40,7 +42,7 @@ def empty_torch_home(tmp_path, monkeypatch):
 def test_model_gives_two_outputs_per_frame():
     backbone, _ = build_backbone(BackboneConfig("auto", "batch"))
     model = FrameSequenceModel.create(backbone, "bigru", hidden=8, layers=1).eval()
-    frames = torch.randint(0, 256, (2, 5, 32, 32, 3), dtype=torch.uint8)
+    frames = torch.randn(2, 5, 3, 32, 32)
     with torch.no_grad():
         out = model(frames)
     assert out.shape == (2, 5, 2)
@@ -93,9 +95,11 @@ def test_frame_windows_follow_the_frame_step(tmp_path):
     frames[:] = np.arange(100, dtype=np.uint8)[:, None, None, None]
     frames.flush()
     gold = np.stack([np.arange(100), -np.arange(100)], axis=1).astype(np.float32)
-    seq = FrameSequence("P1", FrameStore(tmp_path / "frames.npy"), gold, step=10)
+    seq = FrameSequence("P1", FrameStore(tmp_path / "frames.npy"), gold, step=10, transform=RAW)
     window, labels = FrameWindowDataset([seq], window=4, stride=2)[1]
-    assert window[:, 0, 0, 0].tolist() == [20, 30, 40, 50]
+    assert window.shape == (4, 3, 16, 16)
+    expected = (np.array([20, 30, 40, 50]) - IMAGENET_MEAN[0]) / IMAGENET_STD[0]  # frames 20, 30, 40, 50
+    np.testing.assert_allclose(window[:, 0, 0, 0].numpy(), expected, rtol=1e-5)
     assert labels[:, 0].tolist() == [20, 30, 40, 50]
 
 

@@ -10,6 +10,7 @@ import torch
 from typer.testing import CliRunner
 
 from privbench.cli import app
+from privbench.data.frame_transform import FrameTransform
 from privbench.data.frames import FrameSequence, FrameStore
 from privbench.data.layout import open_frames_file
 from privbench.errors import InputError
@@ -44,7 +45,8 @@ def clients(tmp_path_factory):
         frames[:] = rng.integers(0, 256, size=frames.shape, dtype=np.uint8)
         frames.flush()
         gold = rng.uniform(-1, 1, size=(40, 2)).astype(np.float32)
-        sequences[cid] = FrameSequence(cid, FrameStore(root / f"{cid}.npy"), gold, step=2)
+        sequences[cid] = FrameSequence(cid, FrameStore(root / f"{cid}.npy"), gold, step=2,
+                                        transform=FrameTransform("person", 0))
     return sequences
 
 
@@ -69,7 +71,7 @@ def test_one_round_with_one_client_equals_local_training(clients):
 
 
 def test_a_failing_client_is_dropped_and_counted(clients):
-    def flaky(model, weights, cid, sequence, training, seed, device):
+    def flaky(model, weights, cid, sequence, training, seed, device, round_):
         if cid == "B":
             raise RuntimeError("client B lost its connection")
         return local_update(model, weights, cid, sequence, training, seed, device)
@@ -85,7 +87,7 @@ def test_a_failing_client_is_dropped_and_counted(clients):
 
 
 def test_a_client_past_the_timeout_is_dropped(clients):
-    def slow_b(model, weights, cid, sequence, training, seed, device):
+    def slow_b(model, weights, cid, sequence, training, seed, device, round_):
         result = local_update(model, weights, cid, sequence, training, seed, device)
         return dataclasses.replace(result, seconds=result.seconds + (100.0 if cid == "B" else 0.0))
 
@@ -144,5 +146,5 @@ def test_engine_option_belongs_to_fedavg():
 
 
 def test_unknown_engine_lists_the_valid_ones():
-    result = runner.invoke(app, ["run", "--method", "fedavg", "--engine", "deployment", "--no-progress"])
-    assert result.exit_code == 2 and "unknown engine 'deployment'; valid: inprocess, flower" in result.output
+    result = runner.invoke(app, ["run", "--method", "fedavg", "--engine", "grid", "--no-progress"])
+    assert result.exit_code == 2 and "unknown engine 'grid'; valid: inprocess, flower, deployment" in result.output

@@ -81,4 +81,4 @@ def test_list_names_everything_in_json():
     listed = json.loads(result.output)
     assert [m["name"] for m in listed["methods"]] == ["au", "central", "fedavg"]
     assert [r["name"] for r in listed["rnns"]] == ["bigru", "bilstm", "rnn"]
-    assert [e["name"] for e in listed["engines"]] == ["inprocess", "flower"]
+    assert [e["name"] for e in listed["engines"]] == ["inprocess", "flower", "deployment"]

@@ -23,6 +23,7 @@ def catalogue() -> dict[str, list[dict[str, str]]]:
         "engines": [{"name": n, "description": d} for n, d in zip(ENGINES, (
             "fedavg clients one after another in this process (deterministic)",
             "fedavg on Flower's simulation runtime (Ray), one SuperNode per participant",
+            "fedavg on a running Flower SuperLink, one SuperNode per participant (--superlink HOST:PORT)",
         ))],
         "profiles": [{"name": n, "description": d} for n, d in zip(PROFILES, (
             "seconds: tiny data and models, for tests and smoke runs",

@@ -45,7 +45,10 @@ def run_command(
     folds: Annotated[int, typer.Option(help="Participant-independent folds.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed for folds, initialisation and shuffling.")] = 0,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
-    engine: Annotated[Optional[str], typer.Option(help="fedavg only: inprocess or flower (Flower simulation).")] = None,
+    engine: Annotated[Optional[str], typer.Option(
+        help="fedavg only: inprocess, flower (Flower simulation) or deployment (needs --superlink).")] = None,
+    superlink: Annotated[Optional[str], typer.Option(
+        help="deployment engine: the SuperLink's Control API address, HOST:PORT.")] = None,
     set_: SetOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Result folder (default results/<run_id>).")] = None,
     output_format: FormatOption = OutputFormat.table,
@@ -59,6 +62,10 @@ def run_command(
         if engine not in ENGINES:
             raise ConfigError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
         assignments.append(f"engine={engine}")
+    if superlink is not None:
+        if method != "fedavg":
+            raise ConfigError(f"--superlink applies to --method fedavg, not {method}")
+        assignments.append(f"superlink={superlink}")
     spec = experiment.resolve(method, rnn, profile, seed, folds, device, data, assignments)
     with Progress(enabled=progress and output_format is OutputFormat.table) as bars:
         outcome = experiment.run(spec, out, bars)

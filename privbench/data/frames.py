@@ -15,6 +15,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset as TorchDataset
 
+from privbench.data.frame_transform import (
+    FrameStatistics,
+    FrameTransform,
+    frame_statistics,
+    merge_statistics,
+)
 from privbench.data.windows import window_starts
 from privbench.errors import DatasetError
 
@@ -51,14 +57,19 @@ class FrameStore:
         return out
 
 
+STATISTICS_CHUNK = 256  # frames read at a time for a participant's frame statistics
+
+
 @dataclass(frozen=True)
 class FrameSequence:
-    """One participant's frames, used every ``step``-th row, with gold labels for every frame."""
+    """One participant's frames, used every ``step``-th row, with gold labels for every frame;
+    ``transform`` turns them into model inputs."""
 
     participant: str
     store: FrameStore
     gold: np.ndarray  # [T, 2], every frame
     step: int
+    transform: FrameTransform
 
     def __post_init__(self) -> None:
         if len(self.store) != len(self.gold):
@@ -74,13 +85,29 @@ class FrameSequence:
         """Gold labels [len(rows), 2] of the frames used."""
         return self.gold[self.rows]
 
+    @cached_property
+    def statistics(self) -> FrameStatistics:
+        """Mean frame and residual sd over the frames used, read a chunk at a time."""
+        chunks = [self.rows[i : i + STATISTICS_CHUNK] for i in range(0, len(self.rows), STATISTICS_CHUNK)]
+        return merge_statistics([(len(rows), frame_statistics(self.store.read(rows))) for rows in chunks])
+
+    def inputs(self, rows: np.ndarray) -> torch.Tensor:
+        """Model inputs float32 [len(rows), 3, S, S] for the given rows."""
+        needs_statistics = self.transform.normalise == "person"
+        return self.transform(self.store.read(rows), self.statistics if needs_statistics else None)
+
 
 class FrameWindowDataset(TorchDataset):
-    """Windows of ``window`` subsampled frames, ``stride`` apart: (uint8 [window, H, W, 3], labels [window, 2])."""
+    """Windows of ``window`` subsampled frames, ``stride`` apart: (inputs [window, 3, S, S], labels [window, 2]).
+
+    Person statistics are computed once, here, so that worker processes inherit them."""
 
     def __init__(self, sequences: list[FrameSequence], window: int, stride: int) -> None:
         self.sequences = sequences
         self.window = window
+        for seq in sequences:
+            if seq.transform.normalise == "person":
+                _ = seq.statistics
         self.index = [(i, int(s)) for i, seq in enumerate(sequences)
                       for s in window_starts(len(seq.rows), window, stride)]
 
@@ -91,4 +118,4 @@ class FrameWindowDataset(TorchDataset):
         i, start = self.index[item]
         seq = self.sequences[i]
         span = slice(start, start + self.window)
-        return torch.from_numpy(seq.store.read(seq.rows[span])), torch.from_numpy(seq.labels[span])
+        return seq.inputs(seq.rows[span]), torch.from_numpy(seq.labels[span])

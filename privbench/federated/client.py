@@ -10,6 +10,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from privbench.data.frames import FrameSequence, FrameWindowDataset
+from privbench.progress import Progress
+from privbench.train.frame_pretrain import pretrain_frames
 from privbench.train.loop import train_epoch
 
 StateDict = dict[str, torch.Tensor]
@@ -25,6 +27,12 @@ class LocalTraining:
     local_epochs: int
     lr: float
     loss: str
+    warmup_rounds: int = 0  # the first rounds train the backbone on single frames (train/frame_pretrain.py)
+    warmup_steps: int = 0  # local steps per warm-up round
+    warmup_batch: int = 64  # frames per warm-up step
+
+    def is_warmup(self, round_: int) -> bool:
+        return round_ < self.warmup_rounds and self.warmup_steps > 0
 
 
 @dataclass(frozen=True)
@@ -38,12 +46,19 @@ class ClientResult:
 
 def local_update(
     model: nn.Module, global_weights: StateDict, client_id: str, sequence: FrameSequence,
-    training: LocalTraining, seed: int, device: torch.device,
+    training: LocalTraining, seed: int, device: torch.device, round_: int = 0,
 ) -> ClientResult:
-    """Load ``global_weights``, train ``local_epochs`` on this client's windows with a fresh Adam."""
+    """Load ``global_weights``, train ``local_epochs`` on this client's windows with a fresh Adam (in a
+    warm-up round: ``warmup_steps`` batches of its single frames, the backbone and the frame head)."""
     start = time.perf_counter()
     model.load_state_dict(global_weights)
     model.to(device)
+    if training.is_warmup(round_):
+        losses = pretrain_frames(model, [sequence], training.warmup_steps, training.warmup_batch, training.lr,
+                                 training.loss, seed, device, Progress(enabled=False))
+        weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        examples = training.warmup_steps * training.warmup_batch
+        return ClientResult(client_id, weights, examples, float(losses[-1]), time.perf_counter() - start)
     windows = FrameWindowDataset([sequence], training.seq_len, training.stride)
     loader = DataLoader(windows, batch_size=training.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(seed))

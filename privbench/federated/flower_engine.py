@@ -31,6 +31,7 @@ from privbench.federated.client import ClientResult, LocalTraining, local_update
 from privbench.federated.inprocess import (
     FederatedHistory,
     FederationPlan,
+    RoundExecutor,
     client_seed,
     run_rounds,
 )
@@ -51,19 +52,15 @@ def client_app(clients: dict[str, FrameSequence], make_model: Callable[[], nn.Mo
 
     @app.query()
     def identify(msg: Message, context: Context) -> Message:
-        return Message(RecordDict({"client": ConfigRecord({"client_id": own_id(context)})}), reply_to=msg)
+        return identity_reply(msg, own_id(context))
 
     @app.train()
     def train(msg: Message, context: Context) -> Message:
         cid = own_id(context)
         weights = msg.content["arrays"].to_torch_state_dict()
-        seed = int(msg.content["config"]["seed"])
-        result = local_update(make_model(), weights, cid, clients[cid], training, seed, torch.device(device))
-        return Message(RecordDict({
-            "arrays": ArrayRecord(result.weights),
-            "metrics": MetricRecord({"num-examples": result.examples, "loss": result.loss, "seconds": result.seconds}),
-            "client": ConfigRecord({"client_id": cid}),
-        }), reply_to=msg)
+        seed, round_ = int(msg.content["config"]["seed"]), int(msg.content["config"]["round"])
+        return train_reply(msg, local_update(make_model(), weights, cid, clients[cid], training, seed,
+                                             torch.device(device), round_))
 
     return app
 
@@ -80,6 +77,60 @@ def wait_for_nodes(grid: Grid, count: int, timeout: float = 120.0) -> list[int]:
     return nodes
 
 
+def grid_executor(grid: Grid, client_ids: list[str], seed: int, timeout: float,
+                  settings: dict[str, str] | None = None) -> RoundExecutor:
+    """Find which node holds each client (a query message), then run rounds through the grid.
+
+    Each round sends the global weights, the round's seed and ``settings`` (sent to every client) to
+    the chosen clients' nodes and waits at most ``timeout`` seconds: a node that is stopped, fails
+    or is late is counted as a failed client of that round. Clients no node holds fail every round.
+    """
+    nodes = wait_for_nodes(grid, len(client_ids))
+    replies = grid.send_and_receive(
+        [Message(RecordDict(), dst_node_id=node, message_type="query") for node in nodes], timeout=QUERY_TIMEOUT)
+    node_of = {}
+    for reply in replies:
+        if reply.has_content():
+            node_of[str(reply.content["client"]["client_id"])] = reply.metadata.src_node_id
+        else:
+            log.warning("a node could not say which client it holds: %s", reply.error.reason)
+    missing = sorted(set(client_ids) - set(node_of))
+    if missing:
+        log.warning("no connected node holds client(s) %s", ", ".join(missing))
+
+    def execute(global_weights: StateDict, chosen: list[str], round_: int) -> tuple[list[ClientResult], int]:
+        arrays = ArrayRecord(global_weights)
+        config = ConfigRecord({"seed": client_seed(seed, round_), "round": round_, **(settings or {})})
+        messages = [Message(RecordDict({"arrays": arrays, "config": config}), dst_node_id=node_of[cid],
+                            message_type="train") for cid in chosen if cid in node_of]
+        results = []
+        for reply in grid.send_and_receive(messages, timeout=timeout):
+            if not reply.has_content():
+                log.warning("round %d: a client replied with an error: %s", round_ + 1, reply.error.reason)
+                continue
+            metrics = reply.content["metrics"]
+            results.append(ClientResult(
+                str(reply.content["client"]["client_id"]), reply.content["arrays"].to_torch_state_dict(),
+                int(metrics["num-examples"]), float(metrics["loss"]), float(metrics["seconds"])))
+        return results, len(chosen) - len(results)
+
+    return execute
+
+
+def train_reply(msg: Message, result: ClientResult) -> Message:
+    """A client's reply to a train message."""
+    return Message(RecordDict({
+        "arrays": ArrayRecord(result.weights),
+        "metrics": MetricRecord({"num-examples": result.examples, "loss": result.loss, "seconds": result.seconds}),
+        "client": ConfigRecord({"client_id": result.client_id}),
+    }), reply_to=msg)
+
+
+def identity_reply(msg: Message, client_id: str) -> Message:
+    """A client's reply to the server's query: which client its node holds."""
+    return Message(RecordDict({"client": ConfigRecord({"client_id": client_id})}), reply_to=msg)
+
+
 def server_app(model: nn.Module, client_ids: list[str], training: LocalTraining, plan: FederationPlan,
                validate: Callable[[nn.Module], float], seed: int, progress: Progress,
                history: list[FederatedHistory]) -> ServerApp:
@@ -88,32 +139,7 @@ def server_app(model: nn.Module, client_ids: list[str], training: LocalTraining,
 
     @app.main()
     def main(grid: Grid, context: Context) -> None:
-        nodes = wait_for_nodes(grid, len(client_ids))
-        replies = grid.send_and_receive(
-            [Message(RecordDict(), dst_node_id=node, message_type="query") for node in nodes], timeout=QUERY_TIMEOUT)
-        node_of = {}
-        for reply in replies:
-            if reply.has_content():
-                node_of[str(reply.content["client"]["client_id"])] = reply.metadata.src_node_id
-            else:
-                log.warning("a node could not say which client it holds: %s", reply.error.reason)
-
-        def execute(global_weights: StateDict, chosen: list[str], round_: int) -> tuple[list[ClientResult], int]:
-            arrays = ArrayRecord(global_weights)
-            config = ConfigRecord({"seed": client_seed(seed, round_)})
-            messages = [Message(RecordDict({"arrays": arrays, "config": config}), dst_node_id=node_of[cid],
-                                message_type="train") for cid in chosen if cid in node_of]
-            results = []
-            for reply in grid.send_and_receive(messages, timeout=plan.client_timeout):
-                if not reply.has_content():
-                    log.warning("round %d: a client replied with an error: %s", round_ + 1, reply.error.reason)
-                    continue
-                metrics = reply.content["metrics"]
-                results.append(ClientResult(
-                    str(reply.content["client"]["client_id"]), reply.content["arrays"].to_torch_state_dict(),
-                    int(metrics["num-examples"]), float(metrics["loss"]), float(metrics["seconds"])))
-            return results, len(chosen) - len(results)
-
+        execute = grid_executor(grid, client_ids, seed, plan.client_timeout)
         history.append(run_rounds(model, client_ids, training, plan, validate, seed, progress, execute))
 
     return app

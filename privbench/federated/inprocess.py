@@ -59,15 +59,19 @@ def sample_clients(ids: list[str], fraction: float, minimum: int, seed: int, rou
     return sorted(np.random.default_rng([seed, round_]).choice(ids, size=count, replace=False).tolist())
 
 
-ClientStep = Callable[[nn.Module, StateDict, str, FrameSequence, LocalTraining, int, torch.device], ClientResult]
+ClientStep = Callable[[nn.Module, StateDict, str, FrameSequence, LocalTraining, int, torch.device, int],
+                      ClientResult]
 RoundExecutor = Callable[[StateDict, list[str], int], tuple[list[ClientResult], int]]
 
 
 def run_rounds(
     model: nn.Module, client_ids: list[str], training: LocalTraining, plan: FederationPlan,
-    validate: Callable[[nn.Module], float], seed: int, progress: Progress, execute: RoundExecutor,
+    validate: Callable[[nn.Module], float] | None, seed: int, progress: Progress, execute: RoundExecutor,
 ) -> FederatedHistory:
     """The FedAvg server loop shared by every engine; ``execute`` runs one round's client steps.
+
+    ``validate`` scores the global model after each round (the curve is kept; the best round's
+    weights are returned); without it, the last round's weights are.
 
     ``execute(global_weights, chosen_ids, round)`` returns the client results that arrived and the
     number of chosen clients that failed; results that took longer than ``client_timeout`` are
@@ -100,9 +104,14 @@ def run_rounds(
         history.client_seconds += sum(r.seconds for r in results)
         history.seconds_parallel += max(r.seconds for r in results) + aggregation_seconds
         _capture(history, results, global_weights, round_, plan.capture_mb)
-        history.frames_seen += sum(r.examples * training.seq_len * training.local_epochs for r in results)
+        frames_per_example = 1 if training.is_warmup(round_) else training.seq_len * training.local_epochs
+        history.frames_seen += sum(r.examples * frames_per_example for r in results)
         history.train_loss.append(float(np.mean([r.loss for r in results])))
         history.epoch_seconds.append(time.perf_counter() - start)
+        if validate is None:
+            history.best_epoch = round_
+            progress.advance(task, description=f"round {round_ + 1} loss {history.train_loss[-1]:.4f}")
+            continue
         score = validate(model)
         history.validation_score.append(score)
         if score > best_score:
@@ -113,7 +122,8 @@ def run_rounds(
         if plan.patience and stale >= plan.patience:
             break
     progress.remove(task)
-    model.load_state_dict(best_state)
+    if best_state is not None:
+        model.load_state_dict(best_state)
     return history
 
 
@@ -135,7 +145,7 @@ def run_inprocess(
         for cid in chosen:
             try:
                 results.append(client_step(worker, global_weights, cid, clients[cid], training,
-                                           client_seed(seed, round_), device))
+                                           client_seed(seed, round_), device, round_))
             except Exception as err:  # a failing client is dropped from the round, not fatal
                 failed += 1
                 log.warning("round %d: client %s dropped (%s: %s)", round_ + 1, cid, type(err).__name__, err)

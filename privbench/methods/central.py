@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler
 
 from privbench.config import require
+from privbench.data.frame_transform import Normalisation
 from privbench.data.frames import FrameSequence, FrameWindowDataset
 from privbench.data.layout import Dataset
 from privbench.data.splits import Split
@@ -16,7 +17,8 @@ from privbench.methods.base import METHODS, FoldOutput
 from privbench.methods.frame_fold import FrameFold
 from privbench.models.backbone import BackboneConfig
 from privbench.progress import Progress
-from privbench.train.loop import fit
+from privbench.train.frame_pretrain import pretrain_frames
+from privbench.train.loop import fit, one_cycle
 
 
 @dataclass(frozen=True)
@@ -26,12 +28,18 @@ class CentralConfig:
     seq_len: int
     stride: int
     frame_step: int
+    input_size: int
+    normalise: Normalisation
     hidden: int
     layers: int
     fc_units: int
     dropout: float
     loss: Literal["mse", "ccc"]
     lr: float
+    lr_schedule: Literal["constant", "onecycle"]
+    warmup_steps: int
+    warmup_batch: int
+    backbone_lr_scale: float
     epochs: int
     batch_size: int
     windows_per_epoch: int
@@ -42,12 +50,13 @@ class CentralConfig:
 
     def __post_init__(self) -> None:
         for name in ("seq_len", "stride", "frame_step", "hidden", "layers", "fc_units", "epochs", "batch_size",
-                     "windows_per_epoch"):
+                     "windows_per_epoch", "warmup_batch"):
             require(getattr(self, name) > 0, f"{name} must be positive, got {getattr(self, name)}")
-        require(self.lr > 0, f"lr must be positive, got {self.lr}")
+        require(self.lr > 0 and self.backbone_lr_scale > 0, "lr and backbone_lr_scale must be positive")
         require(0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout}")
-        require(min(self.patience, self.val_participants, self.num_workers) >= 0,
-                "patience, val_participants and num_workers must be >= 0")
+        require(self.input_size >= 0, f"input_size must be >= 0, got {self.input_size}")
+        require(min(self.patience, self.val_participants, self.num_workers, self.warmup_steps) >= 0,
+                "patience, val_participants, num_workers and warmup_steps must be >= 0")
 
 
 def frame_loader(sequences: list[FrameSequence], config: CentralConfig, seed: int) -> DataLoader:
@@ -71,9 +80,15 @@ class CentralMethod:
         device: torch.device, progress: Progress,
     ) -> FoldOutput:
         fold = FrameFold.prepare(dataset, split, config, rnn, seed, device)
-        optimizer = torch.optim.Adam(fold.model.parameters(), lr=config.lr)
-        history = fit(fold.model, frame_loader(fold.train, config, seed), optimizer, config.loss, config.epochs,
-                      fold.validate, config.patience if fold.validation else 0, device, progress)
+        if config.warmup_steps:
+            pretrain_frames(fold.model, fold.train, config.warmup_steps, config.warmup_batch, config.lr,
+                            config.loss, seed, device, progress, config.num_workers)
+        optimizer = torch.optim.Adam(fold.model.parameter_groups(config.lr, config.backbone_lr_scale))
+        loader = frame_loader(fold.train, config, seed)
+        scheduler = one_cycle(optimizer, config.epochs * len(loader)) if config.lr_schedule == "onecycle" else None
+        history = fit(fold.model, loader, optimizer, config.loss, config.epochs,
+                      fold.validate if fold.validation else None,
+                      config.patience if fold.validation else 0, device, progress, scheduler)
         return fold.output(history)
 
 

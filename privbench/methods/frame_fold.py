@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from privbench.data.frame_transform import FrameTransform
 from privbench.data.frames import FrameSequence, FrameStore
 from privbench.data.labels import gold_labels
 from privbench.data.layout import Dataset
@@ -21,30 +22,40 @@ from privbench.models.frame_model import FrameSequenceModel
 from privbench.train.loop import FitHistory
 
 
-def frame_sequence(dataset: Dataset, pid: str, step: int) -> FrameSequence:
+def frame_sequence(dataset: Dataset, pid: str, step: int, transform: FrameTransform) -> FrameSequence:
     """A participant's frames (every ``step``-th) with the gold labels of every frame."""
     if not dataset.has_frames(pid):
         raise DatasetError(f"{dataset.root / pid}: no frames.npy; this method trains on face frames")
     labels = gold_labels(dataset, pid, dataset.timestamps(pid))
-    return FrameSequence(pid, FrameStore(dataset.root / pid / "frames.npy"), labels, step)
+    return FrameSequence(pid, FrameStore(dataset.root / pid / "frames.npy"), labels, step, transform)
 
 
 def predict_frames(model: torch.nn.Module, seq: FrameSequence, window: int, batch_size: int,
                    device: torch.device) -> np.ndarray:
     """Per-frame [T, 2] predictions: windows over the subsampled frames, interpolated to every frame."""
     def fetch(start: int, stop: int) -> torch.Tensor:
-        return torch.from_numpy(seq.store.read(seq.rows[start:stop]))
+        return seq.inputs(seq.rows[start:stop])
 
     sparse = predict_sequence(model, fetch, len(seq.rows), window, batch_size, device)
     every = np.arange(len(seq.gold))
     return np.stack([np.interp(every, seq.rows, sparse[:, d]) for d in range(sparse.shape[1])], axis=1)
 
 
+def build_model(config: Any, rnn: str, seed: int) -> tuple[FrameSequenceModel, str]:
+    """A freshly initialised ResNet18 + RNN (seeded: every engine and process builds the same one) and a
+    statement of where the backbone weights came from."""
+    torch.manual_seed(seed)
+    backbone, weights = build_backbone(config.backbone)
+    return FrameSequenceModel.create(backbone, rnn, config.hidden, config.layers, config.fc_units,
+                                     config.dropout), weights
+
+
 @dataclass
 class FrameFold:
     """One split's train/validation/test frame sequences and a freshly built ResNet18 + RNN model.
 
-    ``config`` is a central or fedavg config (seq_len, frame_step, batch_size, model and backbone keys).
+    ``config`` is a central or fedavg config (seq_len, frame_step, batch_size, input_size, normalise, model and
+    backbone keys).
     """
 
     train: list[FrameSequence]
@@ -57,18 +68,18 @@ class FrameFold:
 
     @classmethod
     def prepare(cls, dataset: Dataset, split: Split, config: Any, rnn: str, seed: int,
-                device: torch.device) -> FrameFold:
-        torch.manual_seed(seed)
-        train, validation, test = ([frame_sequence(dataset, pid, config.frame_step) for pid in ids]
-                                   for ids in (split.train, split.validation, split.test))
-        shortest = min(train + validation + test, key=lambda s: len(s.rows))
-        if config.seq_len > len(shortest.rows):
+                device: torch.device, local_train: bool = True) -> FrameFold:
+        """Open the split's sequences and build the model; ``local_train`` False leaves the training
+        participants' data unread (a deployed server: their data stays on their SuperNodes)."""
+        transform = FrameTransform(config.normalise, config.input_size)
+        train, validation, test = ([frame_sequence(dataset, pid, config.frame_step, transform) for pid in ids]
+                                   for ids in (split.train if local_train else (), split.validation, split.test))
+        shortest = min(train + validation + test, key=lambda s: len(s.rows), default=None)
+        if shortest is not None and config.seq_len > len(shortest.rows):
             raise ConfigError(f"seq_len {config.seq_len} x frame_step {config.frame_step} is longer than "
                               f"participant {shortest.participant}'s {len(shortest.gold)} frames")
-        backbone, weights = build_backbone(config.backbone)
-        model = FrameSequenceModel.create(backbone, rnn, config.hidden, config.layers, config.fc_units,
-                                          config.dropout).to(device)
-        return cls(train, validation, test, model, config, device, {"backbone_weights": weights})
+        model, weights = build_model(config, rnn, seed)
+        return cls(train, validation, test, model.to(device), config, device, {"backbone_weights": weights})
 
     def predict(self, model: torch.nn.Module, seq: FrameSequence) -> np.ndarray:
         return predict_frames(model, seq, self.config.seq_len, self.config.batch_size, self.device)
@@ -80,12 +91,12 @@ class FrameFold:
 
     def output(self, history: FitHistory, **extra: Any) -> FoldOutput:
         """Predict the test participants with the trained model."""
-        height, width = self.test[0].store.shape[1:3]
+        side = self.test[0].transform.input_size(self.test[0].store.shape[2])
         return FoldOutput(
             predictions={s.participant: self.predict(self.model, s) for s in self.test},
             labels={s.participant: s.gold for s in self.test},
             model=self.model,
             history=history,
-            example_input=lambda frames: torch.randint(0, 256, (1, frames, height, width, 3), dtype=torch.uint8),
+            example_input=lambda frames: torch.randn(1, frames, 3, side, side),
             **{"notes": self.notes, **extra},
         )

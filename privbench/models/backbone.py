@@ -2,7 +2,8 @@
 
 Weights come from a path the user gives (``--set backbone.weights=PATH``) or from torchvision's
 file in the torch hub cache; privbench never downloads them. Without either, the backbone is
-randomly initialised and the run says so.
+randomly initialised (residual branches start at zero, so each block starts as the identity, which
+trains faster from scratch) and the run says so.
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ from torchvision.models import ResNet18_Weights, resnet18
 
 from privbench.errors import InputError
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 FEATURES = 512
 
 
 @dataclass(frozen=True)
 class BackboneConfig:
-    """``weights``: a ResNet18 state-dict file, or "auto" (torch hub cache if present, else random)."""
+    """``weights``: a ResNet18 state-dict file, "auto" (torch hub cache if present, else random) or "none"
+    (random, whatever the cache holds)."""
 
     weights: str
     norm: Literal["batch", "group"]
@@ -38,8 +38,10 @@ def cached_weights_path() -> Path:
 def build_backbone(config: BackboneConfig) -> tuple[nn.Module, str]:
     """The backbone and a one-line statement of where its weights came from."""
     norm = _group_norm if config.norm == "group" else nn.BatchNorm2d
-    model = resnet18(weights=None, norm_layer=norm)
+    model = resnet18(weights=None, norm_layer=norm, zero_init_residual=True)
     model.fc = nn.Identity()
+    if config.weights == "none":
+        return model, "random initialisation (backbone.weights=none)"
     path = cached_weights_path() if config.weights == "auto" else Path(config.weights)
     if not path.exists():
         if config.weights != "auto":
@@ -67,16 +69,3 @@ def _load(model: nn.Module, path: Path, norm: str) -> None:
     if unexpected or missing:
         raise InputError(
             f"{path}: not a ResNet18 state dict ({len(missing)} missing, {len(unexpected)} unexpected keys)")
-
-
-class Normalise(nn.Module):
-    """uint8 frames [N, H, W, 3] -> ImageNet-normalised float [N, 3, H, W]."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255)
-
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        x = frames.permute(0, 3, 1, 2).float()
-        return (x - self.mean) / self.std

@@ -31,10 +31,22 @@ class FitHistory:
     frames_seen: int = 0
 
 
+Scheduler = torch.optim.lr_scheduler.LRScheduler
+
+
+def one_cycle(optimizer: torch.optim.Optimizer, steps: int) -> Scheduler:
+    """The learning rate warms up over the first 15% of ``steps`` to the optimiser's rate, then anneals
+    to near zero (cosine): from scratch, this reaches a better model in few steps than a constant rate."""
+    peak = [group["lr"] for group in optimizer.param_groups]
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peak, total_steps=max(steps, 2), pct_start=0.15)
+
+
 def train_epoch(
     model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, loss_name: str, device: torch.device,
+    scheduler: Scheduler | None = None,
 ) -> tuple[float, int]:
-    """One pass over ``loader``; returns the mean batch loss and the number of labelled frames seen."""
+    """One pass over ``loader`` (``scheduler`` stepped per batch); returns the mean batch loss and the
+    number of labelled frames seen."""
     loss_fn = LOSSES.get(loss_name)
     model.train()
     total, batches, frames = 0.0, 0, 0
@@ -44,6 +56,8 @@ def train_epoch(
         loss = loss_fn(model(inputs), labels)
         loss.backward()
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         total += float(loss.detach())
         batches += 1
         frames += labels.shape[0] * labels.shape[1]
@@ -56,24 +70,30 @@ def fit(
     optimizer: torch.optim.Optimizer,
     loss_name: str,
     epochs: int,
-    validate: Callable[[nn.Module], float],
+    validate: Callable[[nn.Module], float] | None,
     patience: int,
     device: torch.device,
     progress: Progress,
+    scheduler: Scheduler | None = None,
 ) -> FitHistory:
     """Train for up to ``epochs``; keep the weights with the best validation score.
 
-    Stops early after ``patience`` epochs without improvement (patience 0: never).
+    Stops early after ``patience`` epochs without improvement (patience 0: never). Without
+    ``validate``, trains every epoch and keeps the last weights.
     """
     history = FitHistory()
     best_state, best_score, stale = None, -float("inf"), 0
     task = progress.add("epochs", total=epochs)
     for epoch in range(epochs):
         start = time.perf_counter()
-        loss, frames = train_epoch(model, loader, optimizer, loss_name, device)
+        loss, frames = train_epoch(model, loader, optimizer, loss_name, device, scheduler)
         history.epoch_seconds.append(time.perf_counter() - start)
         history.train_loss.append(loss)
         history.frames_seen += frames
+        if validate is None:
+            history.best_epoch = epoch
+            progress.advance(task, description=f"epoch {epoch + 1} loss {loss:.4f}")
+            continue
         score = validate(model)
         history.validation_score.append(score)
         if score > best_score:

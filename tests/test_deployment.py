@@ -1,0 +1,130 @@
+"""The deployment engine on real Flower processes: a SuperLink and one SuperNode per participant on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from privbench.cli import app
+from privbench.data.layout import Dataset
+
+runner = CliRunner()
+BIN = Path(sys.executable).parent
+START_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = START_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout:.0f} s")
+
+
+class Federation:
+    """A SuperLink and SuperNodes started here; ``stop`` ends every process it started."""
+
+    def __init__(self, dataset: Path, logs: Path) -> None:
+        self.env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+        self.logs = logs
+        self.processes: dict[str, subprocess.Popen] = {}
+        port = free_port()
+        self.address = f"127.0.0.1:{port}"
+        self._start("superlink", "flower-superlink", "--insecure", "--port", str(port))
+        wait_for_port(port, self.processes["superlink"])
+        for pid in Dataset(dataset).ids:
+            self._start(pid, "flower-supernode", "--insecure", "--superlink", self.address, "--port", str(free_port()),
+                        "--node-config", f'participant="{pid}" dataset="{dataset}"')
+
+    def _start(self, name: str, program: str, *args: str) -> None:
+        with open(self.logs / f"{name}.log", "w") as log:  # the child keeps its own descriptor
+            self.processes[name] = subprocess.Popen([str(BIN / program), *args], env=self.env, stdout=log,
+                                                    stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop_node(self, name: str) -> None:
+        process = self.processes[name]
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@pytest.fixture()
+def federation(tiny_dataset, tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    started = Federation(tiny_dataset, logs)
+    yield started
+    started.stop()
+    assert all(p.poll() is not None for p in started.processes.values())
+
+
+def deployment_run(dataset: Path, address: str, out: Path, *extra: str):
+    return runner.invoke(app, ["run", "--method", "fedavg", "--rnn", "rnn", "--profile", "quick", "--folds", "2",
+                               "--engine", "deployment", "--superlink", address, "--data", str(dataset),
+                               "--set", "val_participants=0", "--set", "rounds=2", "--set", "min_clients=2",
+                               "--no-progress", "--out", str(out), *extra])
+
+
+def test_fedavg_on_a_superlink_and_supernodes(tiny_dataset, federation, tmp_path):
+    result = deployment_run(tiny_dataset, federation.address, tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    efficiency = metrics["efficiency"]
+    assert len(metrics["ccc"]["valence"]["folds"]) == 2
+    assert efficiency["rounds"] == 2 * 2 and efficiency["dropped_clients"] == 0  # summed over the 2 folds
+    model_bytes = efficiency["bytes_down"] / (2 * 2 * 3)  # 2 folds x 2 rounds x 3 clients
+    assert model_bytes > 11e6 * 4  # ResNet18 float32 weights went out to every client
+    assert efficiency["bytes_up"] == efficiency["bytes_down"]
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert record["notes"]["superlink"] == federation.address
+
+    # a stopped SuperNode: its client fails each round of the fold it trains in; the run goes on
+    federation.stop_node("P01")
+    result = deployment_run(tiny_dataset, federation.address, tmp_path / "without-P01", "--set", "rounds=1")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "without-P01" / "metrics.json").read_text())
+    assert metrics["efficiency"]["dropped_clients"] == 1  # P01's client, in the one round of its fold
+
+
+def test_deployment_needs_a_superlink_address():
+    result = runner.invoke(app, ["run", "--method", "fedavg", "--profile", "quick", "--engine", "deployment",
+                                 "--no-progress"])
+    assert result.exit_code == 2
+    assert "needs --superlink HOST:PORT" in result.output
+
+
+def test_an_unreachable_superlink_is_one_clear_error(tiny_dataset, tmp_path):
+    result = deployment_run(tiny_dataset, f"127.0.0.1:{free_port()}", tmp_path / "r",
+                            "--set", "deployment_timeout=60")
+    assert result.exit_code == 2
+    assert "127.0.0.1" in result.output and "without a result" in result.output
+    assert not (tmp_path / "r").exists()
