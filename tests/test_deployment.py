@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,72 +10,16 @@ from typer.testing import CliRunner
 
 from privbench.cli import app
 from privbench.data.layout import Dataset
+from privbench.federated.local_federation import LocalFederation, free_port
 
 runner = CliRunner()
-BIN = Path(sys.executable).parent
-START_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = START_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listens on port {port} after {timeout:.0f} s")
-
-
-class Federation:
-    """A SuperLink and SuperNodes started here; ``stop`` ends every process it started."""
-
-    def __init__(self, dataset: Path, logs: Path) -> None:
-        self.env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-        self.logs = logs
-        self.processes: dict[str, subprocess.Popen] = {}
-        port = free_port()
-        self.address = f"127.0.0.1:{port}"
-        self._start("superlink", "flower-superlink", "--insecure", "--port", str(port))
-        wait_for_port(port, self.processes["superlink"])
-        for pid in Dataset(dataset).ids:
-            self._start(pid, "flower-supernode", "--insecure", "--superlink", self.address, "--port", str(free_port()),
-                        "--node-config", f'participant="{pid}" dataset="{dataset}"')
-
-    def _start(self, name: str, program: str, *args: str) -> None:
-        with open(self.logs / f"{name}.log", "w") as log:  # the child keeps its own descriptor
-            self.processes[name] = subprocess.Popen([str(BIN / program), *args], env=self.env, stdout=log,
-                                                    stderr=subprocess.STDOUT, start_new_session=True)
-
-    def stop_node(self, name: str) -> None:
-        process = self.processes[name]
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-
-    def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 @pytest.fixture()
 def federation(tiny_dataset, tmp_path):
     logs = tmp_path / "logs"
     logs.mkdir()
-    started = Federation(tiny_dataset, logs)
+    started = LocalFederation(tiny_dataset, Dataset(tiny_dataset).ids, logs)
     yield started
     started.stop()
     assert all(p.poll() is not None for p in started.processes.values())

@@ -24,6 +24,7 @@ import time
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -87,9 +88,7 @@ def _node_participant(context: Context) -> tuple[str, str]:
 
 @cache
 def _local_sequence(dataset: str, participant: str, step: int, normalise: str, input_size: int) -> FrameSequence:
-    from privbench.methods.frame_fold import (
-        frame_sequence,  # the methods package imports the engines
-    )
+    from privbench.methods.frame_fold import frame_sequence  # here: privbench.methods imports this module
 
     return frame_sequence(Dataset(dataset), participant, step, FrameTransform(normalise, input_size))
 
@@ -107,18 +106,13 @@ def train(msg: Message, context: Context) -> Message:
     participant, dataset = _node_participant(context)
     spec = json.loads(str(msg.content["config"]["spec"]))
     sequence = _local_sequence(dataset, participant, spec["frame_step"], spec["normalise"], spec["input_size"])
-    model_config = _Namespace(**spec, backbone=BackboneConfig("none", spec["norm"]))
+    model_config = SimpleNamespace(**spec, backbone=BackboneConfig("none", spec["norm"]))
     model, _ = build_model(model_config, spec["rnn"], 0)  # the architecture only: the weights come with msg
     training = LocalTraining(**{key: spec[key] for key in TRAINING_KEYS})
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     config = msg.content["config"]
     return train_reply(msg, local_update(model, msg.content["arrays"].to_torch_state_dict(), participant, sequence,
                                          training, int(config["seed"]), device, int(config["round"])))
-
-
-class _Namespace:
-    def __init__(self, **values: Any) -> None:
-        self.__dict__.update(values)
 
 
 # ----------------------------------------------------------------------------------------------- server
@@ -192,7 +186,7 @@ def run_deployment(superlink: str, job: DeploymentJob, timeout: float, progress:
         start = time.monotonic()
         try:
             done = subprocess.run(command, env={**os.environ, "FLWR_HOME": str(root / "home")},
-                                  capture_output=True, text=True, timeout=timeout)
+                                  capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             raise InputError(f"{superlink}: the Flower run did not finish within {timeout:.0f} s") from None
         finally:
