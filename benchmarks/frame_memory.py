@@ -76,7 +76,8 @@ def main() -> None:
     print(f"frame store: {store_bytes / 1e9:.2f} GB uint8 ({store_bytes * 4 / 1e9:.1f} GB as float32), "
           f"written in {time.perf_counter() - start:.0f} s")
     spec = resolve("central", "bigru", "default", folds=2, data=str(data), assignments=[
-        "epochs=1", "windows_per_epoch=64", "val_participants=1", "frame_step=25", "num_workers=1"])
+        "epochs=1", "windows_per_epoch=64", "warmup_steps=50", "val_participants=1", "frame_step=25",
+        "num_workers=1"])
     stop, peak = threading.Event(), {}
     sampler = threading.Thread(target=peak_sampler, args=(stop, peak), daemon=True)
     sampler.start()
