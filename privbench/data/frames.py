@@ -97,17 +97,21 @@ class FrameSequence:
         return self.transform(self.store.read(rows), self.statistics if needs_statistics else None)
 
 
-class FrameWindowDataset(TorchDataset):
-    """Windows of ``window`` subsampled frames, ``stride`` apart: (inputs [window, 3, S, S], labels [window, 2]).
+def compute_statistics(sequences: list[FrameSequence]) -> None:
+    """Compute the person statistics the sequences' transforms need, before DataLoader workers fork
+    (a worker's cache would not come back)."""
+    for seq in sequences:
+        if seq.transform.normalise == "person":
+            _ = seq.statistics
 
-    Person statistics are computed once, here, so that worker processes inherit them."""
+
+class FrameWindowDataset(TorchDataset):
+    """Windows of ``window`` subsampled frames, ``stride`` apart: (inputs [window, 3, S, S], labels [window, 2])."""
 
     def __init__(self, sequences: list[FrameSequence], window: int, stride: int) -> None:
         self.sequences = sequences
         self.window = window
-        for seq in sequences:
-            if seq.transform.normalise == "person":
-                _ = seq.statistics
+        compute_statistics(sequences)
         self.index = [(i, int(s)) for i, seq in enumerate(sequences)
                       for s in window_starts(len(seq.rows), window, stride)]
 

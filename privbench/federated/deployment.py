@@ -132,10 +132,9 @@ def main(grid: Grid, context: Context) -> None:
     split = Split(0, tuple(job.train), tuple(job.validation), ())
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     fold = FrameFold.prepare(Dataset(job.dataset), split, config, job.rnn, job.seed, device, local_train=False)
-    plan = federation_plan(config, has_validation=bool(fold.validation))
+    plan = federation_plan(config)
     execute = grid_executor(grid, job.train, job.seed, config.client_timeout, client_settings(config, job.rnn))
-    validate = fold.validate if fold.validation else None
-    history = run_rounds(fold.model, job.train, local_training(config), plan, validate, job.seed,
+    history = run_rounds(fold.model, job.train, local_training(config), plan, fold.validator, job.seed,
                          Progress(enabled=False), execute)
     with atomic_dir(job_path.parent / "result") as out:
         torch.save({k: v.cpu() for k, v in fold.model.state_dict().items()}, out / RESULT_WEIGHTS)

@@ -132,7 +132,7 @@ def identity_reply(msg: Message, client_id: str) -> Message:
 
 
 def server_app(model: nn.Module, client_ids: list[str], training: LocalTraining, plan: FederationPlan,
-               validate: Callable[[nn.Module], float], seed: int, progress: Progress,
+               validate: Callable[[nn.Module], float] | None, seed: int, progress: Progress,
                history: list[FederatedHistory]) -> ServerApp:
     """A ServerApp running ``run_rounds`` over the grid; appends the finished history to ``history``."""
     app = ServerApp()
@@ -147,7 +147,7 @@ def server_app(model: nn.Module, client_ids: list[str], training: LocalTraining,
 
 def run_flower_simulation(
     model: nn.Module, clients: dict[str, FrameSequence], training: LocalTraining, plan: FederationPlan,
-    validate: Callable[[nn.Module], float], seed: int, device: torch.device, progress: Progress,
+    validate: Callable[[nn.Module], float] | None, seed: int, device: torch.device, progress: Progress,
     make_model: Callable[[], nn.Module],
 ) -> FederatedHistory:
     """FedAvg on Flower's simulation runtime (Ray), one SuperNode per client."""

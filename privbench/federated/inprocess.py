@@ -19,7 +19,7 @@ from privbench.errors import InputError
 from privbench.federated.aggregate import StateDict, aggregate
 from privbench.federated.client import ClientResult, LocalTraining, local_update
 from privbench.progress import Progress
-from privbench.train.loop import FitHistory
+from privbench.train.loop import BestWeights, FitHistory
 from privbench.types import ClientUpdate
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def run_rounds(
     dropped too. ``model`` ends with the global weights of the best round.
     """
     history = FederatedHistory()
-    best_state, best_score, stale = None, -float("inf"), 0
+    best = BestWeights(validate, plan.patience)
     task = progress.add("rounds", total=plan.rounds)
     for round_ in range(plan.rounds):
         start = time.perf_counter()
@@ -108,22 +108,12 @@ def run_rounds(
         history.frames_seen += sum(r.examples * frames_per_example for r in results)
         history.train_loss.append(float(np.mean([r.loss for r in results])))
         history.epoch_seconds.append(time.perf_counter() - start)
-        if validate is None:
-            history.best_epoch = round_
-            progress.advance(task, description=f"round {round_ + 1} loss {history.train_loss[-1]:.4f}")
-            continue
-        score = validate(model)
-        history.validation_score.append(score)
-        if score > best_score:
-            best_state, best_score, stale, history.best_epoch = copy.deepcopy(model.state_dict()), score, 0, round_
-        else:
-            stale += 1
-        progress.advance(task, description=f"round {round_ + 1} loss {history.train_loss[-1]:.4f} val CCC {score:.3f}")
-        if plan.patience and stale >= plan.patience:
+        note = best.update(model, round_, history)
+        progress.advance(task, description=f"round {round_ + 1} loss {history.train_loss[-1]:.4f}{note}")
+        if best.should_stop:
             break
     progress.remove(task)
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    best.restore(model)
     return history
 
 
@@ -134,7 +124,7 @@ def client_seed(seed: int, round_: int) -> int:
 
 def run_inprocess(
     model: nn.Module, clients: dict[str, FrameSequence], training: LocalTraining, plan: FederationPlan,
-    validate: Callable[[nn.Module], float], seed: int, device: torch.device, progress: Progress,
+    validate: Callable[[nn.Module], float] | None, seed: int, device: torch.device, progress: Progress,
     client_step: ClientStep = local_update,
 ) -> FederatedHistory:
     """FedAvg with clients run one after another in this process (a failing client is dropped)."""

@@ -86,9 +86,8 @@ class CentralMethod:
         optimizer = torch.optim.Adam(fold.model.parameter_groups(config.lr, config.backbone_lr_scale))
         loader = frame_loader(fold.train, config, seed)
         scheduler = one_cycle(optimizer, config.epochs * len(loader)) if config.lr_schedule == "onecycle" else None
-        history = fit(fold.model, loader, optimizer, config.loss, config.epochs,
-                      fold.validate if fold.validation else None,
-                      config.patience if fold.validation else 0, device, progress, scheduler)
+        history = fit(fold.model, loader, optimizer, config.loss, config.epochs, fold.validator, config.patience,
+                      device, progress, scheduler)
         return fold.output(history)
 
 

@@ -86,10 +86,10 @@ def local_training(config: FedAvgConfig) -> LocalTraining:
                          config.warmup_rounds, config.warmup_steps, config.warmup_batch)
 
 
-def federation_plan(config: FedAvgConfig, has_validation: bool) -> FederationPlan:
-    """The server loop's settings (no early stopping without validation participants)."""
+def federation_plan(config: FedAvgConfig) -> FederationPlan:
+    """The server loop's settings."""
     return FederationPlan(config.rounds, config.client_fraction, config.min_clients, config.aggregation,
-                          config.patience if has_validation else 0, config.capture_updates_mb, config.client_timeout)
+                          config.patience, config.capture_updates_mb, config.client_timeout)
 
 
 class FedAvgMethod:
@@ -111,11 +111,11 @@ class FedAvgMethod:
             raise ConfigError(f"min_clients {config.min_clients} is more than the {len(split.train)} training "
                               "participants")
         training = local_training(config)
-        plan = federation_plan(config, has_validation=bool(fold.validation))
+        plan = federation_plan(config)
         clients = {s.participant: s for s in fold.train}
         if config.engine == "flower":
             template = copy.deepcopy(fold.model).cpu()
-            history = run_flower_simulation(fold.model, clients, training, plan, fold.validate, seed, device, progress,
+            history = run_flower_simulation(fold.model, clients, training, plan, fold.validator, seed, device, progress,
                                             make_model=lambda: copy.deepcopy(template))
         elif config.engine == "deployment":
             job = DeploymentJob(str(dataset.root.resolve()), list(split.train), list(split.validation),
@@ -125,7 +125,7 @@ class FedAvgMethod:
             fold.model.load_state_dict(weights)
             fold.notes["superlink"] = config.superlink
         else:
-            history = run_inprocess(fold.model, clients, training, plan, fold.validate, seed, device, progress)
+            history = run_inprocess(fold.model, clients, training, plan, fold.validator, seed, device, progress)
         fold.notes["engine"] = config.engine
         return fold.output(
             history,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -85,9 +85,13 @@ class FrameFold:
         return predict_frames(model, seq, self.config.seq_len, self.config.batch_size, self.device)
 
     def validate(self, model: torch.nn.Module) -> float:
-        """Mean CCC over both dimensions on the validation participants (training ones if none)."""
-        checked = self.validation or self.train
-        return mean_ccc([s.gold for s in checked], [self.predict(model, s) for s in checked])
+        """Mean CCC over both dimensions on the validation participants."""
+        return mean_ccc([s.gold for s in self.validation], [self.predict(model, s) for s in self.validation])
+
+    @property
+    def validator(self) -> Callable[[torch.nn.Module], float] | None:
+        """``validate``, or None without validation participants (train to the end, keep the last weights)."""
+        return self.validate if self.validation else None
 
     def output(self, history: FitHistory, **extra: Any) -> FoldOutput:
         """Predict the test participants with the trained model."""

@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler
 from torch.utils.data import Dataset as TorchDataset
 
-from privbench.data.frames import FrameSequence
+from privbench.data.frames import FrameSequence, compute_statistics
 from privbench.models.frame_model import FrameSequenceModel
 from privbench.progress import Progress
 from privbench.train.loop import LOSSES, one_cycle
@@ -26,9 +26,7 @@ class FrameDataset(TorchDataset):
     def __init__(self, sequences: list[FrameSequence]) -> None:
         self.sequences = sequences
         self.index = [(i, j) for i, seq in enumerate(sequences) for j in range(len(seq.rows))]
-        for seq in sequences:
-            if seq.transform.normalise == "person":
-                _ = seq.statistics  # computed once, before worker processes fork
+        compute_statistics(sequences)
 
     def __len__(self) -> int:
         return len(self.index)

@@ -64,6 +64,40 @@ def train_epoch(
     return total / max(batches, 1), frames
 
 
+class BestWeights:
+    """Early stopping shared by every training loop: scores each epoch (or round) with ``validate``,
+    remembers the best weights, says when ``patience`` epochs passed without improvement (0: never).
+    Without ``validate`` every epoch counts as the best, so the last weights stay."""
+
+    def __init__(self, validate: Callable[[nn.Module], float] | None, patience: int) -> None:
+        self.validate, self.patience = validate, patience
+        self.state: dict | None = None
+        self.score, self.stale = -float("inf"), 0
+
+    def update(self, model: nn.Module, epoch: int, history: FitHistory) -> str:
+        """Score ``model`` after ``epoch``; returns a progress note ("" without validation)."""
+        if self.validate is None:
+            history.best_epoch = epoch
+            return ""
+        score = self.validate(model)
+        history.validation_score.append(score)
+        if score > self.score:
+            self.state, self.score, self.stale = copy.deepcopy(model.state_dict()), score, 0
+            history.best_epoch = epoch
+        else:
+            self.stale += 1
+        return f" val CCC {score:.3f}"
+
+    @property
+    def should_stop(self) -> bool:
+        return bool(self.patience) and self.stale >= self.patience
+
+    def restore(self, model: nn.Module) -> None:
+        """Load the best weights into ``model`` (nothing to do without validation)."""
+        if self.state is not None:
+            model.load_state_dict(self.state)
+
+
 def fit(
     model: nn.Module,
     loader: DataLoader,
@@ -82,7 +116,7 @@ def fit(
     ``validate``, trains every epoch and keeps the last weights.
     """
     history = FitHistory()
-    best_state, best_score, stale = None, -float("inf"), 0
+    best = BestWeights(validate, patience)
     task = progress.add("epochs", total=epochs)
     for epoch in range(epochs):
         start = time.perf_counter()
@@ -90,21 +124,10 @@ def fit(
         history.epoch_seconds.append(time.perf_counter() - start)
         history.train_loss.append(loss)
         history.frames_seen += frames
-        if validate is None:
-            history.best_epoch = epoch
-            progress.advance(task, description=f"epoch {epoch + 1} loss {loss:.4f}")
-            continue
-        score = validate(model)
-        history.validation_score.append(score)
-        if score > best_score:
-            best_state, best_score, stale = copy.deepcopy(model.state_dict()), score, 0
-            history.best_epoch = epoch
-        else:
-            stale += 1
-        progress.advance(task, description=f"epoch {epoch + 1} loss {history.train_loss[-1]:.4f} val CCC {score:.3f}")
-        if patience and stale >= patience:
+        note = best.update(model, epoch, history)
+        progress.advance(task, description=f"epoch {epoch + 1} loss {loss:.4f}{note}")
+        if best.should_stop:
             break
     progress.remove(task)
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    best.restore(model)
     return history
