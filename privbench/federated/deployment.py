@@ -192,9 +192,15 @@ def run_deployment(superlink: str, job: DeploymentJob, timeout: float, progress:
             progress.remove(task)
         result = root / "result"
         if not (result / RESULT_WEIGHTS).exists():
-            tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
+            tail = _last_words(done.stdout + done.stderr)
             raise InputError(f"{superlink}: the Flower run ended after {time.monotonic() - start:.0f} s "
                              f"without a result (exit {done.returncode}): {tail}")
         weights = torch.load(result / RESULT_WEIGHTS, map_location="cpu", weights_only=True)
         history = torch.load(result / RESULT_HISTORY, map_location="cpu", weights_only=False)  # our own file
     return weights, history
+
+
+def _last_words(output: str, lines: int = 3) -> str:
+    """The last lines of Flower's output that say something, without rich's box drawing."""
+    words = [" ".join(line.strip(" │╭╮╰╯─").split()) for line in output.splitlines()]
+    return " ".join([w for w in words if w][-lines:])
