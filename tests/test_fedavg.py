@@ -14,7 +14,7 @@ from privbench.data.frame_transform import FrameTransform
 from privbench.data.frames import FrameSequence, FrameStore
 from privbench.data.layout import open_frames_file
 from privbench.errors import InputError
-from privbench.federated.aggregate import aggregate
+from privbench.federated.aggregate import ServerMomentum, aggregate
 from privbench.federated.client import LocalTraining, local_update
 from privbench.federated.inprocess import FederationPlan, run_inprocess
 from privbench.models.backbone import BackboneConfig, build_backbone
@@ -33,6 +33,18 @@ def test_mean_and_weighted_mean_match_hand_computation():
     weighted = aggregate([(a, 1), (b, 3)], "weighted")
     assert torch.allclose(weighted["w"], torch.tensor([(1 + 9) / 4, (2 + 18) / 4]))
     assert mean["steps"].item() == 5  # integer buffers come from the first client
+
+
+def test_server_momentum_matches_hand_computation():
+    server = ServerMomentum(0.5, parameters={"w"})
+    first = server.step({"w": torch.tensor([0.0, 0.0]), "bn": torch.tensor([0.0])},
+                        {"w": torch.tensor([1.0, 2.0]), "bn": torch.tensor([4.0])})
+    assert torch.equal(first["w"], torch.tensor([1.0, 2.0])) and torch.equal(first["bn"], torch.tensor([4.0]))
+    second = server.step(first, {"w": torch.tensor([2.0, 2.0]), "bn": torch.tensor([6.0])})
+    # velocity 0.5 * [1, 2] + ([2, 2] - [1, 2]) = [1.5, 1]; buffers take the plain mean
+    assert torch.equal(second["w"], torch.tensor([2.5, 3.0])) and torch.equal(second["bn"], torch.tensor([6.0]))
+    averaged = {"w": torch.tensor([3.0, 1.0])}
+    assert ServerMomentum(0.0, {"w"}).step({"w": torch.zeros(2)}, averaged) is averaged  # plain FedAvg
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +80,16 @@ def test_one_round_with_one_client_equals_local_training(clients):
     assert history.updates and history.updates[0].client_id == "A"
     delta = history.updates[0].tensors
     assert torch.allclose(delta["head.fc.0.weight"], local.weights["head.fc.0.weight"] - start["head.fc.0.weight"])
+
+
+def test_backbone_learns_at_the_scaled_rate_after_the_warmup(clients):
+    model = small_model()
+    start = copy.deepcopy(model.state_dict())
+    frozen = dataclasses.replace(TRAINING, backbone_lr_scale=1e-9)
+    result = local_update(model, start, "A", clients["A"], frozen, seed=0, device=torch.device("cpu"))
+    backbone = [k for k in start if k.startswith("backbone.") and start[k].is_floating_point()]
+    assert max(float((result.weights[k] - start[k]).abs().max()) for k in backbone) < 1e-6
+    assert not torch.allclose(result.weights["head.fc.0.weight"], start["head.fc.0.weight"])
 
 
 def test_a_failing_client_is_dropped_and_counted(clients):
@@ -117,6 +139,7 @@ def test_quick_fedavg_run_writes_efficiency_and_updates(tmp_path):
     efficiency = metrics["efficiency"]
     assert efficiency["rounds"] == 4 and efficiency["dropped_clients"] == 0
     assert efficiency["bytes_up"] > 0 and efficiency["train_seconds_parallel"] < efficiency["client_seconds"]
+    assert 0 < efficiency["train_seconds_per_client"] < efficiency["train_seconds"]
     updates = torch.load(out / "updates.pt", weights_only=False)
     assert updates and {"round", "client_id", "examples", "kind", "tensors", "fold"} <= set(updates[0])
 
@@ -138,6 +161,20 @@ def test_flower_simulation_agrees_with_the_inprocess_engine(clients):
     for key, value in inprocess.state_dict().items():
         assert torch.allclose(value, flower.state_dict()[key], atol=1e-4), key
     assert history.train_loss == pytest.approx(expected.train_loss, rel=1e-4)
+
+
+@pytest.mark.slow
+def test_flower_and_inprocess_runs_reach_the_same_ccc(tmp_path):
+    metrics = {}
+    for engine in ("inprocess", "flower"):
+        result = runner.invoke(app, ["run", "--method", "fedavg", "--profile", "quick", "--folds", "2", "--engine",
+                                     engine, "--no-progress", "--set", "data.participants=6", "--set",
+                                     "data.seconds=8", "--out", str(tmp_path / engine)])
+        assert result.exit_code == 0, result.output
+        metrics[engine] = json.loads((tmp_path / engine / "metrics.json").read_text())
+    for dim in ("valence", "arousal"):
+        inprocess, flower = (metrics[e]["ccc"][dim]["mean"] for e in ("inprocess", "flower"))
+        assert abs(inprocess - flower) < 0.01, (dim, inprocess, flower)
 
 
 def test_engine_option_belongs_to_fedavg():

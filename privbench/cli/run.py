@@ -29,6 +29,7 @@ EFFICIENCY_LABELS = {
     "peak_rss_mb": ("peak memory (RSS)", "{:,.0f} MB"),
     "train_seconds_parallel": ("training time, parallel clients", "{:.1f} s"),
     "client_seconds": ("client compute, summed", "{:.1f} s"),
+    "train_seconds_per_client": ("training time / clients (the paper's FL time)", "{:.1f} s"),
     "bytes_up": ("sent by clients", "{:,.0f} bytes"),
     "bytes_down": ("sent to clients", "{:,.0f} bytes"),
     "rounds": ("federated rounds (all folds)", "{:,}"),

@@ -33,3 +33,31 @@ def aggregate(updates: Sequence[tuple[StateDict, int]], mode: str = "mean") -> S
         else:
             merged[key] = tensor.clone()
     return merged
+
+
+class ServerMomentum:
+    """FedAvgM (Hsu et al., 2019): the server moves the global model along a running momentum of the
+    averaged update, ``v = momentum * v + (mean - global)``, ``global += v``. Only trainable parameters
+    (``parameters``) get momentum; BatchNorm statistics take the plain mean. Momentum 0 is plain FedAvg.
+
+    With one participant per client, each client's update chases that person's own correlations; the
+    momentum keeps what the rounds agree on (docs/federated.md, "Why server momentum").
+    """
+
+    def __init__(self, momentum: float, parameters: set[str]) -> None:
+        if not 0 <= momentum < 1:
+            raise ValueError(f"server momentum must be in [0, 1), got {momentum}")
+        self.momentum, self.parameters = momentum, parameters
+        self.velocity: StateDict = {}
+
+    def step(self, global_weights: StateDict, averaged: StateDict) -> StateDict:
+        """The next global weights from this round's average of the client weights."""
+        if not self.momentum:
+            return averaged
+        merged = dict(averaged)
+        for key in self.parameters & averaged.keys():
+            update = averaged[key] - global_weights[key]
+            velocity = self.velocity.get(key)
+            self.velocity[key] = update if velocity is None else velocity.mul_(self.momentum).add_(update)
+            merged[key] = global_weights[key] + self.velocity[key]
+        return merged

@@ -6,10 +6,10 @@ import time
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 from torch.utils.data import DataLoader
 
 from privbench.data.frames import FrameSequence, FrameWindowDataset
+from privbench.models.frame_model import FrameSequenceModel
 from privbench.progress import Progress
 from privbench.train.frame_pretrain import pretrain_frames
 from privbench.train.loop import train_epoch
@@ -30,6 +30,7 @@ class LocalTraining:
     warmup_rounds: int = 0  # the first rounds train the backbone on single frames (train/frame_pretrain.py)
     warmup_steps: int = 0  # local steps per warm-up round
     warmup_batch: int = 64  # frames per warm-up step
+    backbone_lr_scale: float = 1.0  # after the warm-up, the backbone learns at lr x this
 
     def is_warmup(self, round_: int) -> bool:
         return round_ < self.warmup_rounds and self.warmup_steps > 0
@@ -45,11 +46,11 @@ class ClientResult:
 
 
 def local_update(
-    model: nn.Module, global_weights: StateDict, client_id: str, sequence: FrameSequence,
+    model: FrameSequenceModel, global_weights: StateDict, client_id: str, sequence: FrameSequence,
     training: LocalTraining, seed: int, device: torch.device, round_: int = 0,
 ) -> ClientResult:
-    """Load ``global_weights``, train ``local_epochs`` on this client's windows with a fresh Adam (in a
-    warm-up round: ``warmup_steps`` batches of its single frames, the backbone and the frame head)."""
+    """Load ``global_weights``, train ``local_epochs`` on this client's windows with a fresh Adam, the
+    backbone at ``lr * backbone_lr_scale`` (in a warm-up round: ``warmup_steps`` batches of its single frames, the backbone and the frame head)."""
     start = time.perf_counter()
     model.load_state_dict(global_weights)
     model.to(device)
@@ -62,7 +63,7 @@ def local_update(
     windows = FrameWindowDataset([sequence], training.seq_len, training.stride)
     loader = DataLoader(windows, batch_size=training.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(seed))
-    optimizer = torch.optim.Adam(model.parameters(), lr=training.lr)
+    optimizer = torch.optim.Adam(model.parameter_groups(training.lr, training.backbone_lr_scale))
     loss = 0.0
     for _ in range(training.local_epochs):
         loss, _ = train_epoch(model, loader, optimizer, training.loss, device)

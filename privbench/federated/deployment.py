@@ -47,7 +47,7 @@ CONNECTION = "privbench"
 RESULT_WEIGHTS, RESULT_HISTORY = "weights.pt", "history.pt"
 MODEL_KEYS = ("hidden", "layers", "fc_units", "dropout", "frame_step", "input_size", "normalise")
 TRAINING_KEYS = ("seq_len", "stride", "batch_size", "local_epochs", "lr", "loss", "warmup_rounds", "warmup_steps",
-                 "warmup_batch")
+                 "warmup_batch", "backbone_lr_scale")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ in-process engine. ``--engine flower`` runs the pair on Flower's simulation runt
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Callable
 
@@ -42,8 +43,9 @@ QUERY_TIMEOUT = 120.0  # seconds the server waits for the nodes to say which cli
 
 
 def client_app(clients: dict[str, FrameSequence], make_model: Callable[[], nn.Module], training: LocalTraining,
-               device: str) -> ClientApp:
-    """A ClientApp whose node trains the participant at index ``partition-id`` of the sorted ids."""
+               device: str, threads: int) -> ClientApp:
+    """A ClientApp whose node trains the participant at index ``partition-id`` of the sorted ids, on
+    ``threads`` torch threads."""
     app = ClientApp()
     ids = sorted(clients)
 
@@ -59,6 +61,7 @@ def client_app(clients: dict[str, FrameSequence], make_model: Callable[[], nn.Mo
         cid = own_id(context)
         weights = msg.content["arrays"].to_torch_state_dict()
         seed, round_ = int(msg.content["config"]["seed"]), int(msg.content["config"]["round"])
+        torch.set_num_threads(threads)
         return train_reply(msg, local_update(make_model(), weights, cid, clients[cid], training, seed,
                                              torch.device(device), round_))
 
@@ -150,17 +153,24 @@ def run_flower_simulation(
     validate: Callable[[nn.Module], float] | None, seed: int, device: torch.device, progress: Progress,
     make_model: Callable[[], nn.Module],
 ) -> FederatedHistory:
-    """FedAvg on Flower's simulation runtime (Ray), one SuperNode per client."""
+    """FedAvg on Flower's simulation runtime (Ray), one SuperNode per client.
+
+    Each client's actor gets as many CPUs and torch threads as this process uses, so clients run one
+    at a time, like the in-process engine, with the same arithmetic (thread counts change the
+    rounding of convolutions, and training amplifies it: docs/federated.md, "Engine agreement").
+    """
     from flwr.simulation import (
         run_simulation,  # imports Ray: only when this engine is chosen
     )
 
     history: list[FederatedHistory] = []
+    threads = torch.get_num_threads()
     run_simulation(
         server_app=server_app(model, sorted(clients), training, plan, validate, seed, progress, history),
-        client_app=client_app(clients, make_model, training, device.type),
+        client_app=client_app(clients, make_model, training, device.type, threads),
         num_supernodes=len(clients),
-        backend_config={"client_resources": {"num_cpus": 1, "num_gpus": 0.0}, "init_args": {"num_cpus": 2}},
+        backend_config={"client_resources": {"num_cpus": threads, "num_gpus": 0.0},
+                        "init_args": {"num_cpus": max(threads, os.cpu_count() or 1)}},
     )
     if not history:
         raise RuntimeError("the Flower simulation ended without finishing its rounds (see the log above)")

@@ -16,7 +16,7 @@ from torch import nn
 
 from privbench.data.frames import FrameSequence
 from privbench.errors import InputError
-from privbench.federated.aggregate import StateDict, aggregate
+from privbench.federated.aggregate import ServerMomentum, StateDict, aggregate
 from privbench.federated.client import ClientResult, LocalTraining, local_update
 from privbench.progress import Progress
 from privbench.train.loop import BestWeights, FitHistory
@@ -34,6 +34,7 @@ class FederationPlan:
     patience: int  # rounds without validation improvement before stopping (0: never)
     capture_mb: float  # keep client updates up to this many MB (0: none)
     client_timeout: float = 600.0  # seconds; a client update arriving later is dropped from its round
+    server_momentum: float = 0.0  # FedAvgM; 0: plain FedAvg
 
 
 @dataclass
@@ -79,6 +80,7 @@ def run_rounds(
     """
     history = FederatedHistory()
     best = BestWeights(validate, plan.patience)
+    server = ServerMomentum(plan.server_momentum, {name for name, _ in model.named_parameters()})
     task = progress.add("rounds", total=plan.rounds)
     for round_ in range(plan.rounds):
         start = time.perf_counter()
@@ -98,7 +100,8 @@ def run_rounds(
                              f"min_clients is {plan.min_clients}")
         results = sorted(results, key=lambda r: r.client_id)  # the same order in every engine
         aggregation_start = time.perf_counter()
-        model.load_state_dict(aggregate([(r.weights, r.examples) for r in results], plan.aggregation))
+        averaged = aggregate([(r.weights, r.examples) for r in results], plan.aggregation)
+        model.load_state_dict(server.step(global_weights, averaged))
         aggregation_seconds = time.perf_counter() - aggregation_start
         history.bytes_up += message_bytes * len(results)
         history.client_seconds += sum(r.seconds for r in results)

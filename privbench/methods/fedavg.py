@@ -41,6 +41,7 @@ class FedAvgConfig:
     min_clients: int
     client_timeout: float
     aggregation: Literal["mean", "weighted"]
+    server_momentum: float
     seq_len: int
     stride: int
     frame_step: int
@@ -52,6 +53,7 @@ class FedAvgConfig:
     dropout: float
     loss: Literal["mse", "ccc"]
     lr: float
+    backbone_lr_scale: float
     warmup_rounds: int
     warmup_steps: int
     warmup_batch: int
@@ -69,6 +71,8 @@ class FedAvgConfig:
         require(self.client_timeout > 0 and self.deployment_timeout > 0, "client_timeout and deployment_timeout "
                 f"must be positive, got {self.client_timeout} and {self.deployment_timeout}")
         require(self.lr > 0 and 0 <= self.dropout < 1, "lr must be positive and dropout in [0, 1)")
+        require(self.backbone_lr_scale > 0, f"backbone_lr_scale must be positive, got {self.backbone_lr_scale}")
+        require(0 <= self.server_momentum < 1, f"server_momentum must be in [0, 1), got {self.server_momentum}")
         require(self.input_size >= 0, f"input_size must be >= 0, got {self.input_size}")
         require(min(self.warmup_rounds, self.warmup_steps) >= 0, "warmup_rounds and warmup_steps must be >= 0")
         require(min(self.patience, self.val_participants) >= 0 and self.capture_updates_mb >= 0,
@@ -83,13 +87,13 @@ def _is_address(value: str) -> bool:
 def local_training(config: FedAvgConfig) -> LocalTraining:
     """What the server tells every client about local training."""
     return LocalTraining(config.seq_len, config.stride, config.batch_size, config.local_epochs, config.lr, config.loss,
-                         config.warmup_rounds, config.warmup_steps, config.warmup_batch)
+                         config.warmup_rounds, config.warmup_steps, config.warmup_batch, config.backbone_lr_scale)
 
 
 def federation_plan(config: FedAvgConfig) -> FederationPlan:
     """The server loop's settings."""
     return FederationPlan(config.rounds, config.client_fraction, config.min_clients, config.aggregation,
-                          config.patience, config.capture_updates_mb, config.client_timeout)
+                          config.patience, config.capture_updates_mb, config.client_timeout, config.server_momentum)
 
 
 class FedAvgMethod:
@@ -130,6 +134,7 @@ class FedAvgMethod:
         return fold.output(
             history,
             efficiency={"train_seconds_parallel": history.seconds_parallel, "client_seconds": history.client_seconds,
+                        "train_seconds_per_client": sum(history.epoch_seconds) / len(split.train),
                         "bytes_up": history.bytes_up, "bytes_down": history.bytes_down,
                         "rounds": len(history.train_loss), "dropped_clients": history.dropped},
             updates=history.updates,
