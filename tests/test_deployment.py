@@ -29,7 +29,7 @@ def deployment_run(dataset: Path, address: str, out: Path, *extra: str):
     return runner.invoke(app, ["run", "--method", "fedavg", "--rnn", "rnn", "--profile", "quick", "--folds", "2",
                                "--engine", "deployment", "--superlink", address, "--data", str(dataset),
                                "--set", "val_participants=0", "--set", "rounds=2", "--set", "min_clients=2",
-                               "--no-progress", "--out", str(out), *extra])
+                               "--set", "client_fraction=1", "--no-progress", "--out", str(out), *extra])
 
 
 def test_fedavg_on_a_superlink_and_supernodes(tiny_dataset, federation, tmp_path):
