@@ -24,7 +24,7 @@ from privbench.progress import Progress
 
 
 def run(data: Path, engine: str, rounds: int, out: Path, superlink: str = "") -> dict:
-    assignments = ["val_participants=0", f"rounds={rounds}", "warmup_rounds=0", f"engine={engine}"]
+    assignments = ["val_participants=0", f"rounds={rounds}", "warmup_rounds=0", "client_fraction=1", f"engine={engine}"]
     if superlink:
         assignments.append(f"superlink={superlink}")
     spec = experiment.resolve("fedavg", "bigru", "default", folds=2, data=str(data), device="cpu",
