@@ -122,4 +122,4 @@ class FrameWindowDataset(TorchDataset):
         i, start = self.index[item]
         seq = self.sequences[i]
         span = slice(start, start + self.window)
-        return seq.inputs(seq.rows[span]), torch.from_numpy(seq.labels[span])
+        return seq.inputs(seq.rows[span]), torch.tensor(seq.labels[span])  # a copy: Ray hands out read-only arrays

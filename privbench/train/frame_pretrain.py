@@ -34,7 +34,7 @@ class FrameDataset(TorchDataset):
     def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor]:
         i, j = self.index[item]
         seq = self.sequences[i]
-        return seq.inputs(seq.rows[j : j + 1])[0], torch.from_numpy(seq.labels[j])
+        return seq.inputs(seq.rows[j : j + 1])[0], torch.tensor(seq.labels[j])
 
 
 def pretrain_frames(
