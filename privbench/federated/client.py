@@ -12,7 +12,7 @@ from privbench.data.frames import FrameSequence, FrameWindowDataset
 from privbench.models.frame_model import FrameSequenceModel
 from privbench.progress import Progress
 from privbench.train.frame_pretrain import pretrain_frames
-from privbench.train.loop import train_epoch
+from privbench.train.loop import adam, train_epoch
 
 StateDict = dict[str, torch.Tensor]
 
@@ -63,7 +63,7 @@ def local_update(
     windows = FrameWindowDataset([sequence], training.seq_len, training.stride)
     loader = DataLoader(windows, batch_size=training.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(seed))
-    optimizer = torch.optim.Adam(model.parameter_groups(training.lr, training.backbone_lr_scale))
+    optimizer = adam(model.parameter_groups(training.lr, training.backbone_lr_scale))
     loss = 0.0
     for _ in range(training.local_epochs):
         loss, _ = train_epoch(model, loader, optimizer, training.loss, device)

@@ -18,7 +18,7 @@ from privbench.methods.frame_fold import FrameFold
 from privbench.models.backbone import BackboneConfig
 from privbench.progress import Progress
 from privbench.train.frame_pretrain import pretrain_frames
-from privbench.train.loop import fit, one_cycle
+from privbench.train.loop import adam, fit, one_cycle
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class CentralMethod:
         if config.warmup_steps:
             pretrain_frames(fold.model, fold.train, config.warmup_steps, config.warmup_batch, config.lr,
                             config.loss, seed, device, progress, config.num_workers)
-        optimizer = torch.optim.Adam(fold.model.parameter_groups(config.lr, config.backbone_lr_scale))
+        optimizer = adam(fold.model.parameter_groups(config.lr, config.backbone_lr_scale))
         loader = frame_loader(fold.train, config, seed)
         scheduler = one_cycle(optimizer, config.epochs * len(loader)) if config.lr_schedule == "onecycle" else None
         history = fit(fold.model, loader, optimizer, config.loss, config.epochs, fold.validator, config.patience,

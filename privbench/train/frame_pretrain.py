@@ -17,7 +17,7 @@ from torch.utils.data import Dataset as TorchDataset
 from privbench.data.frames import FrameSequence, compute_statistics
 from privbench.models.frame_model import FrameSequenceModel
 from privbench.progress import Progress
-from privbench.train.loop import LOSSES, one_cycle
+from privbench.train.loop import LOSSES, adam, one_cycle
 
 
 class FrameDataset(TorchDataset):
@@ -47,7 +47,7 @@ def pretrain_frames(
     sampler = RandomSampler(frames, num_samples=steps * batch_size, generator=torch.Generator().manual_seed(seed))
     loader = DataLoader(frames, batch_size=batch_size, sampler=sampler, num_workers=num_workers)
     backbone, head = model.backbone, model.frame_head
-    optimizer = torch.optim.Adam([*backbone.parameters(), *head.parameters()], lr=lr)
+    optimizer = adam([*backbone.parameters(), *head.parameters()], lr)
     scheduler = one_cycle(optimizer, steps)
     loss_fn = LOSSES.get(loss_name)
     backbone.train()
