@@ -55,9 +55,14 @@ class FrameTransform:
     normalise: Normalisation
     size: int = 0
 
+    @property
+    def needs_statistics(self) -> bool:
+        """Whether frames need their participant's ``FrameStatistics`` (``person`` normalisation)."""
+        return self.normalise == "person"
+
     def __call__(self, frames: np.ndarray, statistics: FrameStatistics | None = None) -> torch.Tensor:
         """uint8 [N, H, W, 3] -> float32 [N, 3, S, S]; ``statistics`` are required for ``person``."""
-        if self.normalise == "person":
+        if self.needs_statistics:
             if statistics is None:
                 raise ValueError("person normalisation needs the participant's frame statistics")
             centred = (frames.astype(np.float32) - statistics.mean) / np.float32(statistics.sd)

@@ -93,15 +93,14 @@ class FrameSequence:
 
     def inputs(self, rows: np.ndarray) -> torch.Tensor:
         """Model inputs float32 [len(rows), 3, S, S] for the given rows."""
-        needs_statistics = self.transform.normalise == "person"
-        return self.transform(self.store.read(rows), self.statistics if needs_statistics else None)
+        return self.transform(self.store.read(rows), self.statistics if self.transform.needs_statistics else None)
 
 
 def compute_statistics(sequences: list[FrameSequence]) -> None:
     """Compute the person statistics the sequences' transforms need, before DataLoader workers fork
     (a worker's cache would not come back)."""
     for seq in sequences:
-        if seq.transform.normalise == "person":
+        if seq.transform.needs_statistics:
             _ = seq.statistics
 
 

@@ -50,7 +50,8 @@ def local_update(
     training: LocalTraining, seed: int, device: torch.device, round_: int = 0,
 ) -> ClientResult:
     """Load ``global_weights``, train ``local_epochs`` on this client's windows with a fresh Adam, the
-    backbone at ``lr * backbone_lr_scale`` (in a warm-up round: ``warmup_steps`` batches of its single frames, the backbone and the frame head)."""
+    backbone at ``lr * backbone_lr_scale``; in a warm-up round, train the backbone and the frame head
+    on ``warmup_steps`` batches of the client's single frames instead."""
     start = time.perf_counter()
     model.load_state_dict(global_weights)
     model.to(device)
