@@ -16,3 +16,8 @@ class ConfigError(InputError):
 
 class DatasetError(InputError):
     """A dataset folder that is missing, incomplete or inconsistent."""
+
+
+class DivergedError(InputError):
+    """Training produced non-finite losses or predictions (usually an impossible setting such as a
+    huge learning rate); the run stops rather than score garbage."""

@@ -15,6 +15,7 @@ from privbench.data.layout import Dataset
 from privbench.data.splits import make_splits
 from privbench.data.synthetic import SyntheticConfig
 from privbench.errors import ConfigError
+from privbench.io import atomic_dir
 from privbench.methods import METHODS
 from privbench.models.heads import RNNS
 from privbench.progress import Progress
@@ -86,26 +87,29 @@ def pick_device(name: str) -> torch.device:
 
 
 def run(spec: RunSpec, out: Path | None = None, progress: Progress | None = None) -> RunOutcome:
-    """Train and evaluate ``spec`` with k-fold cross-validation; write and return the result folder."""
+    """Train and evaluate ``spec`` with k-fold cross-validation; write and return the result folder.
+
+    The output folder is claimed before any work starts (an unwritable or busy location fails at
+    once) and appears only when the run is complete.
+    """
     progress = progress or Progress(enabled=False)
     run_id = new_run_id(spec.method, spec.rnn)
     out = Path(out) if out is not None else Path("results") / run_id
-    if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out}: already exists and is not empty; choose another --out")
     device = pick_device(spec.device)
-    started = now()
-    dataset = open_dataset(spec, progress)
-    splits = make_splits(dataset.ids, spec.folds, spec.seed, getattr(spec.train, "val_participants", 0))
-    result = cross_validate(METHODS.get(spec.method), dataset, splits, spec.train, spec.rnn, spec.seed,
-                            device, progress)
-    metrics = {**result.summary(), "efficiency": result.efficiency}
-    run_record = {
-        "run_id": out.name, "kind": "train", "method": spec.method, "rnn": spec.rnn,
-        "dataset": dataset.manifest.name, "dataset_path": str(dataset.root.resolve()), "seed": spec.seed,
-        "profile": spec.profile, "device": str(device), "started": started, "finished": now(),
-        "status": "complete", "notes": result.notes, "versions": versions(), "git_commit": git_commit(),
-    }
-    config = {**{k: v for k, v in dataclasses.asdict(spec).items() if k not in ("synthetic", "train")},
-              "synthetic": to_dict(spec.synthetic), "train": to_dict(spec.train)}
-    write_result(out, config, run_record, metrics, [f.row() for f in result.folds], result.updates)
+    with atomic_dir(out, hint="choose another --out") as folder:
+        started = now()
+        dataset = open_dataset(spec, progress)
+        splits = make_splits(dataset.ids, spec.folds, spec.seed, getattr(spec.train, "val_participants", 0))
+        result = cross_validate(METHODS.get(spec.method), dataset, splits, spec.train, spec.rnn, spec.seed,
+                                device, progress)
+        metrics = {**result.summary(), "efficiency": result.efficiency}
+        run_record = {
+            "run_id": out.name, "kind": "train", "method": spec.method, "rnn": spec.rnn,
+            "dataset": dataset.manifest.name, "dataset_path": str(dataset.root.resolve()), "seed": spec.seed,
+            "profile": spec.profile, "device": str(device), "started": started, "finished": now(),
+            "status": "complete", "notes": result.notes, "versions": versions(), "git_commit": git_commit(),
+        }
+        config = {**{k: v for k, v in dataclasses.asdict(spec).items() if k not in ("synthetic", "train")},
+                  "synthetic": to_dict(spec.synthetic), "train": to_dict(spec.train)}
+        write_result(folder, config, run_record, metrics, [f.row() for f in result.folds], result.updates)
     return RunOutcome(out, spec, metrics, result)

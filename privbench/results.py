@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 import yaml
 
-from privbench.io import atomic_dir, write_json
+from privbench.io import write_json
 
 PACKAGES = ("privbench", "torch", "torchvision", "numpy", "pandas", "scikit-learn", "flwr", "opacus")
 
@@ -51,14 +51,13 @@ def git_commit() -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-def write_result(out: Path, config: dict, run: dict, metrics: dict, rows: list[dict[str, Any]],
-                 updates: list | None = None) -> Path:
-    """Write one result folder (with ``updates.pt`` when client updates were captured), atomically."""
-    with atomic_dir(out) as tmp:
-        if updates:
-            torch.save([dataclasses.asdict(u) for u in updates], tmp / "updates.pt")
-        (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        write_json(tmp / "metrics.json", metrics)
-        pd.DataFrame(rows).to_csv(tmp / "folds.csv", index=False)
-        write_json(tmp / "run.json", run)
-    return out
+def write_result(folder: Path, config: dict, run: dict, metrics: dict, rows: list[dict[str, Any]],
+                 updates: list | None = None) -> None:
+    """Write a result's files into ``folder`` (the claimed work folder of ``privbench.io.atomic_dir``),
+    with ``updates.pt`` when client updates were captured; run.json last."""
+    if updates:
+        torch.save([dataclasses.asdict(u) for u in updates], folder / "updates.pt")
+    (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    write_json(folder / "metrics.json", metrics)
+    pd.DataFrame(rows).to_csv(folder / "folds.csv", index=False)
+    write_json(folder / "run.json", run)

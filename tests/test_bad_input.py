@@ -20,7 +20,7 @@ def assert_clean_failure(result, needle: str, out=None):
     assert any(needle in line for line in lines), result.output
     if out is not None:
         assert not out.exists()
-        assert not any(p.name.startswith(f".{out.name}.tmp") for p in out.parent.iterdir())
+        assert not any(p.name.startswith(f".{out.name}.") for p in out.parent.iterdir())  # no claim, no partial
 
 
 RUN = ["run", "--profile", "quick", "--no-progress"]

@@ -6,13 +6,16 @@ equals ``ccc`` on their concatenation; ``ccc_loss`` is the differentiable torch 
 
 CCC = 2 cov(x, y) / (var(x) + var(y) + (mean(x) - mean(y))^2), with population (divide-by-N)
 moments throughout, as audmetric and end2you; AVEC's scripts mix N and N-1. A constant
-prediction has CCC 0; if both inputs are constant and equal, CCC is 1.
+prediction has CCC 0; if both inputs are constant and equal, CCC is 1. Non-finite inputs (NaN,
+inf) raise ``ValueError``: a diverged model has no score, least of all a perfect one.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+
+from privbench.errors import DivergedError
 
 
 def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
@@ -22,6 +25,10 @@ def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"y_true and y_pred differ in shape: {x.shape} vs {y.shape}")
     if x.ndim not in (1, 2) or len(x) == 0:
         raise ValueError(f"expected non-empty [N] or [N, D] arrays, got shape {x.shape}")
+    for name, values in (("y_true", x), ("y_pred", y)):
+        if not np.isfinite(values).all():
+            count = int((~np.isfinite(values)).sum())
+            raise ValueError(f"{name} holds {count} non-finite value(s); no score is defined")
     return x, y
 
 
@@ -55,8 +62,12 @@ def rmse(y_true, y_pred) -> float | np.ndarray:
 
 
 def mean_ccc(labels: list[np.ndarray], predictions: list[np.ndarray]) -> float:
-    """Mean over the columns (valence, arousal) of the CCC on the concatenated sequences."""
-    return float(np.mean(ccc(np.concatenate(labels), np.concatenate(predictions))))
+    """Mean over the columns (valence, arousal) of the CCC on the concatenated sequences (the
+    validation score); non-finite predictions mean training diverged."""
+    predicted = np.concatenate(predictions)
+    if not np.isfinite(predicted).all():
+        raise DivergedError("training diverged: non-finite predictions on the validation participants")
+    return float(np.mean(ccc(np.concatenate(labels), predicted)))
 
 
 class ConcordanceCorrelation:

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from privbench.data.frames import FrameSequence
-from privbench.errors import InputError
+from privbench.errors import DivergedError, InputError
 from privbench.federated.aggregate import ServerMomentum, StateDict, aggregate
 from privbench.federated.client import ClientResult, LocalTraining, local_update
 from privbench.progress import Progress
@@ -110,6 +110,8 @@ def run_rounds(
         frames_per_example = 1 if training.is_warmup(round_) else training.seq_len * training.local_epochs
         history.frames_seen += sum(r.examples * frames_per_example for r in results)
         history.train_loss.append(float(np.mean([r.loss for r in results])))
+        if not np.isfinite(history.train_loss[-1]):
+            raise DivergedError(f"training diverged: mean client loss {history.train_loss[-1]} in round {round_ + 1}")
         history.epoch_seconds.append(time.perf_counter() - start)
         note = best.update(model, round_, history)
         progress.advance(task, description=f"round {round_ + 1} loss {history.train_loss[-1]:.4f}{note}")

@@ -12,6 +12,7 @@ import torch
 
 from privbench.data.layout import DIMENSIONS, Dataset
 from privbench.data.splits import Split
+from privbench.errors import DivergedError
 from privbench.evaluate import efficiency
 from privbench.evaluate.metrics import ccc, pcc, rmse
 from privbench.methods.base import FoldOutput, Method
@@ -80,6 +81,15 @@ def training_mean(gold: dict[str, np.ndarray], split: Split) -> np.ndarray:
     return np.concatenate([gold[pid] for pid in split.train + split.validation]).mean(0)
 
 
+def check_predictions(predictions: np.ndarray, split: Split) -> None:
+    """A fold whose test predictions are not all finite diverged: it has no score."""
+    bad = ~np.isfinite(predictions)
+    if bad.any():
+        raise DivergedError(
+            f"fold {split.fold + 1}: training diverged ({int(bad.sum())} non-finite test predictions for "
+            f"{', '.join(split.test)}); nothing was written")
+
+
 def cross_validate(
     method: Method, dataset: Dataset, splits: list[Split], config: Any, rnn: str, seed: int,
     device: torch.device, progress: Progress,
@@ -92,11 +102,16 @@ def cross_validate(
     task = progress.add("folds", total=len(splits))
     for split in splits:
         start = time.perf_counter()
-        output: FoldOutput = method.train_fold(dataset, split, config, rnn, seed * 1000 + split.fold, device, progress)
+        try:
+            output: FoldOutput = method.train_fold(dataset, split, config, rnn, seed * 1000 + split.fold, device,
+                                                   progress)
+        except DivergedError as err:
+            raise DivergedError(f"fold {split.fold + 1} of {len(splits)}: {err}; nothing was written") from None
         seconds = time.perf_counter() - start
         total_seconds += seconds
         labels = np.concatenate([output.labels[p] for p in split.test])
         predictions = np.concatenate([output.predictions[p] for p in split.test])
+        check_predictions(predictions, split)
         for pid in split.train + split.validation:
             if pid not in gold:
                 gold[pid] = dataset.ratings(pid)[list(DIMENSIONS)].to_numpy(float)

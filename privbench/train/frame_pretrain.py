@@ -10,11 +10,14 @@ readout is the model's ``frame_head``, so federated clients can warm up too and 
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch.utils.data import DataLoader, RandomSampler
 from torch.utils.data import Dataset as TorchDataset
 
 from privbench.data.frames import FrameSequence, compute_statistics
+from privbench.errors import DivergedError
 from privbench.models.frame_model import FrameSequenceModel
 from privbench.progress import Progress
 from privbench.train.loop import LOSSES, adam, one_cycle
@@ -60,6 +63,8 @@ def pretrain_frames(
         optimizer.step()
         scheduler.step()
         losses.append(float(loss.detach()))
+        if not math.isfinite(losses[-1]):
+            raise DivergedError(f"frame warm-up diverged: loss {losses[-1]} at step {len(losses)}")
         progress.advance(task, description=f"frame warm-up loss {losses[-1]:.4f}")
     progress.remove(task)
     return losses

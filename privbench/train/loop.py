@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -11,6 +12,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from privbench.errors import DivergedError
 from privbench.evaluate.metrics import ccc_loss
 from privbench.progress import Progress
 from privbench.registry import Registry
@@ -128,6 +130,8 @@ def fit(
         start = time.perf_counter()
         loss, frames = train_epoch(model, loader, optimizer, loss_name, device, scheduler)
         history.epoch_seconds.append(time.perf_counter() - start)
+        if not math.isfinite(loss):
+            raise DivergedError(f"training diverged: mean loss {loss} in epoch {epoch + 1}")
         history.train_loss.append(loss)
         history.frames_seen += frames
         note = best.update(model, epoch, history)
