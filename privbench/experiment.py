@@ -15,6 +15,7 @@ from privbench.data.layout import Dataset
 from privbench.data.splits import make_splits
 from privbench.data.synthetic import SyntheticConfig
 from privbench.errors import ConfigError
+from privbench.evaluate.efficiency import PeakMemory
 from privbench.io import atomic_dir
 from privbench.methods import METHODS
 from privbench.models.heads import RNNS
@@ -98,11 +99,12 @@ def run(spec: RunSpec, out: Path | None = None, progress: Progress | None = None
     device = pick_device(spec.device)
     with atomic_dir(out, hint="choose another --out") as folder:
         started = now()
-        dataset = open_dataset(spec, progress)
-        splits = make_splits(dataset.ids, spec.folds, spec.seed, getattr(spec.train, "val_participants", 0))
-        result = cross_validate(METHODS.get(spec.method), dataset, splits, spec.train, spec.rnn, spec.seed,
-                                device, progress)
-        metrics = {**result.summary(), "efficiency": result.efficiency}
+        with PeakMemory() as memory:
+            dataset = open_dataset(spec, progress)
+            splits = make_splits(dataset.ids, spec.folds, spec.seed, getattr(spec.train, "val_participants", 0))
+            result = cross_validate(METHODS.get(spec.method), dataset, splits, spec.train, spec.rnn, spec.seed,
+                                    device, progress)
+        metrics = {**result.summary(), "efficiency": {**result.efficiency, "peak_rss_mb": memory.mb}}
         run_record = {
             "run_id": out.name, "kind": "train", "method": spec.method, "rnn": spec.rnn,
             "dataset": dataset.manifest.name, "dataset_path": str(dataset.root.resolve()), "seed": spec.seed,

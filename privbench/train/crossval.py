@@ -137,7 +137,6 @@ def cross_validate(
         "inference_seconds_per_500_frames": efficiency.inference_seconds(model, output.example_input, 500, device),
         "model_size_mb": efficiency.model_size_mb(model),
         "parameters": efficiency.parameter_count(model),
-        "peak_rss_mb": efficiency.peak_rss_mb(),
         **extras,
     }
     return CrossValidation(records, measures, output.notes, updates)

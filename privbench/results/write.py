@@ -1,4 +1,4 @@
-"""Result folders: config.yaml, run.json, metrics.json, folds.csv, written atomically."""
+"""Writing a result folder's files (config.yaml, run.json, metrics.json, folds.csv) and provenance."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import torch
 import yaml
 
 from privbench.io import write_json
@@ -56,6 +55,8 @@ def write_result(folder: Path, config: dict, run: dict, metrics: dict, rows: lis
     """Write a result's files into ``folder`` (the claimed work folder of ``privbench.io.atomic_dir``),
     with ``updates.pt`` when client updates were captured; run.json last."""
     if updates:
+        import torch  # only runs that captured client updates need it
+
         torch.save([dataclasses.asdict(u) for u in updates], folder / "updates.pt")
     (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     write_json(folder / "metrics.json", metrics)

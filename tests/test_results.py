@@ -1,0 +1,87 @@
+"""Reading result folders back: typed, checked, with metric directions; peak memory per run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from privbench.cli import app
+from privbench.errors import ConfigError
+from privbench.evaluate.efficiency import PeakMemory
+from privbench.results import METRICS, ResultError, direction, load_result
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "au"
+    outcome = runner.invoke(app, ["run", "--method", "au", "--rnn", "rnn", "--profile", "quick", "--folds", "2",
+                                  "--no-progress", "--set", "data.participants=6", "--out", str(out)])
+    assert outcome.exit_code == 0, outcome.output
+    return out
+
+
+def test_a_run_folder_loads_with_its_headline_scores(result):
+    loaded = load_result(result)
+    assert loaded.kind == "train" and loaded.name == "au" and len(loaded.folds) == 2
+    metrics = json.loads((result / "metrics.json").read_text())
+    assert loaded.scores["ccc.valence"] == metrics["ccc"]["valence"]["mean"]
+    assert loaded.scores["efficiency.peak_rss_mb"] > 0
+    assert loaded.config["train"]["hidden"] > 0
+
+
+def test_every_score_of_a_run_has_a_direction(result):
+    for key in load_result(result).scores:
+        assert direction(key.split(".")[-1 if key.startswith(("efficiency", "privacy")) else 0]) in ("higher", "lower")
+    assert direction("ccc") == "higher" and direction("rmse") == "lower"
+    assert direction("gender_balanced_accuracy") == "lower" and direction("age_band_p_value") == "higher"
+    with pytest.raises(ConfigError, match="unknown metric 'speed'"):
+        direction("speed")
+    assert all(spec.better in ("higher", "lower") for spec in METRICS.values())
+
+
+def broken(result, tmp_path, name, text):
+    copy = tmp_path / "copy"
+    shutil.copytree(result, copy)
+    (copy / name).write_text(text)
+    return copy
+
+
+@pytest.mark.parametrize("name, text, needle", [
+    ("metrics.json", '{"ccc": {"valence": {"mean": NaN}}}', "non-finite value NaN"),
+    ("metrics.json", '{"ccc": ', "malformed JSON"),
+    ("run.json", '{"run_id": "x", "kind": "train", "status": "failed"}', "status 'failed'"),
+    ("run.json", '{"run_id": "x", "status": "complete"}', "missing key(s) kind"),
+    ("folds.csv", "fold,ccc_valence\n0,inf\n1,0.2\n", "folds.csv: non-finite values"),
+    ("folds.csv", "fold,ccc_valence\n0,0.1\n", "has 2 folds but folds.csv has 1 rows"),
+    ("config.yaml", "[unclosed", "malformed YAML"),
+])
+def test_a_broken_result_folder_names_the_file(result, tmp_path, name, text, needle):
+    with pytest.raises(ResultError, match=None) as err:
+        load_result(broken(result, tmp_path, name, text))
+    assert needle in str(err.value) and name in str(err.value)
+
+
+def test_a_missing_file_or_folder_is_named(result, tmp_path):
+    with pytest.raises(ResultError, match="no such result folder"):
+        load_result(tmp_path / "nowhere")
+    copy = tmp_path / "copy"
+    shutil.copytree(result, copy)
+    (copy / "metrics.json").unlink()
+    with pytest.raises(ResultError, match="metrics.json: missing"):
+        load_result(copy)
+
+
+def test_peak_memory_is_per_block_not_per_process():
+    with PeakMemory() as big:
+        block = np.ones(400_000_000 // 8)
+        block[::512] = 2.0
+    del block
+    with PeakMemory() as small:
+        np.ones(10_000_000 // 8).sum()
+    assert big.mb > small.mb + 300  # the first block's 400 MB do not count against the second
