@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,10 +14,10 @@ from rich.table import Table
 from privbench.cli.app import data_app
 from privbench.cli.options import FormatOption, OutputFormat, ProfileOption, SetOption
 from privbench.config import build, override, profile_values
-from privbench.data.generate import write_synthetic
-from privbench.data.synthetic import SyntheticConfig
-from privbench.data.validate import DatasetReport, validate
 from privbench.progress import Progress
+
+if TYPE_CHECKING:
+    from privbench.data.validate import DatasetReport
 
 
 @data_app.command("synth")
@@ -29,6 +29,9 @@ def synth_command(
     force: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
     """Generate the synthetic RECOLA-like dataset (docs/data.md) into OUT."""
+    from privbench.data.generate import write_synthetic
+    from privbench.data.synthetic import SyntheticConfig
+
     cfg = build(SyntheticConfig, profile_values("synthetic", profile), "configs/synthetic.yaml")
     cfg = override(cfg, [a.removeprefix("data.") for a in set_ or []])
     with Progress() as bars:
@@ -42,6 +45,8 @@ def validate_command(
     output_format: FormatOption = OutputFormat.table,
 ) -> None:
     """Check a dataset's consistency and report what it holds (exit 2 if inconsistent)."""
+    from privbench.data.validate import validate
+
     report = validate(folder)
     if output_format is OutputFormat.json:
         record = dataclasses.asdict(report) | {"root": str(report.root), "kinds": report.kinds}

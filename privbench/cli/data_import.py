@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from privbench.cli.app import data_app
-from privbench.data.importers.images import import_images
-from privbench.data.importers.openface import Cleaning, import_openface
-from privbench.data.importers.recola import import_recola
-from privbench.data.importers.summary import LABELS, ImportSummary
-from privbench.data.importers.video import FaceSettings, import_video
 from privbench.progress import Progress
+
+if TYPE_CHECKING:
+    from privbench.data.importers.summary import ImportSummary
 
 
 class GoldChoice(str, enum.Enum):
@@ -45,11 +43,14 @@ ProgressOption = Annotated[bool, typer.Option(help="Show progress bars on stderr
 
 @data_app.command("import-openface")
 def import_openface_command(
-    csvs: Annotated[list[Path], typer.Argument(metavar="CSV...", help="OpenFace 2.x FeatureExtraction CSVs, one per participant.")],
+    csvs: Annotated[list[Path], typer.Argument(
+        metavar="CSV...", help="OpenFace 2.x FeatureExtraction CSVs, one per participant.",
+    )],
     out: OutOption,
     participant: ParticipantOption = None,
     ratings: Annotated[Optional[list[Path]], typer.Option(
-        help="Ratings CSV per participant, named <id>.csv: a time column and valence/arousal (or <dim>_<rater>) columns.",
+        help="Ratings CSV per participant, named <id>.csv: a time column and valence/arousal "
+             "(or <dim>_<rater>) columns.",
     )] = None,
     metadata: MetadataOption = None,
     min_confidence: ConfidenceOption = 0.0,
@@ -58,6 +59,8 @@ def import_openface_command(
     progress: ProgressOption = True,
 ) -> None:
     """Import OpenFace CSVs; without --ratings the dataset is AU-only (for the AU attacks, refused by `run`)."""
+    from privbench.data.importers.openface import Cleaning, import_openface
+
     with Progress(enabled=progress) as bars:
         summary = import_openface(csvs, out, participants=participant, ratings=ratings, metadata=metadata,
                                   cleaning=Cleaning(min_confidence, interpolate), force=force, progress=bars)
@@ -72,10 +75,13 @@ def import_recola_command(
     videos: Annotated[Optional[Path], typer.Option(
         help="Folder of videos named <participant>.<ext> (default: the layout's video folder, if present).",
     )] = None,
-    frames: Annotated[bool, typer.Option(help="Turn videos into face frames (--no-frames: AUs only, no pixels).")] = True,
+    frames: Annotated[bool, typer.Option(
+        help="Turn videos into face frames (--no-frames: AUs only, no pixels).",
+    )] = True,
     metadata: MetadataOption = None,
     gold: Annotated[GoldChoice, typer.Option(
-        help="Gold standard: mean of the raters (the paper), ewe (AVEC's rater-weighted) or provided (the distribution's).",
+        help="Gold standard: mean of the raters (the paper), ewe (AVEC's rater-weighted) "
+             "or provided (the distribution's).",
     )] = GoldChoice.mean,
     delay: Annotated[float, typer.Option(help="Annotation delay to compensate, seconds (AVEC searched 0-8 s).")] = 0.0,
     min_confidence: ConfidenceOption = 0.0,
@@ -86,6 +92,10 @@ def import_recola_command(
     progress: ProgressOption = True,
 ) -> None:
     """Import RECOLA: ratings and gold standard, AUs aligned to the 40 ms rating grid, face frames, metadata."""
+    from privbench.data.importers.openface import Cleaning
+    from privbench.data.importers.recola import import_recola
+    from privbench.data.importers.video import FaceSettings
+
     with Progress(enabled=progress) as bars:
         summary = import_recola(
             root, out, openface=openface, videos=videos, frames=frames, metadata=metadata, gold=gold.value,
@@ -108,6 +118,8 @@ def import_video_command(
     progress: ProgressOption = True,
 ) -> None:
     """Decode videos, crop the face of every frame with MTCNN, write frames.npy and frames.csv."""
+    from privbench.data.importers.video import FaceSettings, import_video
+
     with Progress(enabled=progress) as bars:
         summary = import_video(videos, out, participants=participant, metadata=metadata,
                                settings=FaceSettings(size=frame_size, margin=margin, batch=batch), force=force,
@@ -125,6 +137,9 @@ def import_images_command(
     progress: ProgressOption = True,
 ) -> None:
     """Import a face-image folder as a gallery (faces aligned by MTCNN, else the whole image)."""
+    from privbench.data.importers.images import import_images
+    from privbench.data.importers.video import FaceSettings
+
     with Progress(enabled=progress) as bars:
         summary = import_images(folder, out, settings=FaceSettings(size=frame_size, margin=margin), force=force,
                                 progress=bars)
@@ -133,6 +148,8 @@ def import_images_command(
 
 def report(summary: ImportSummary, out: Path) -> None:
     """The summary table, then the dataset folder as the last line."""
+    from privbench.data.importers.summary import LABELS
+
     table = Table(title=f"imported into {out}", show_header=False, title_justify="left")
     for key, value in summary.counts().items():
         table.add_row(LABELS[key], f"{value:,}")

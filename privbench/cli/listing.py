@@ -1,4 +1,4 @@
-"""``privbench list``: what can be run."""
+"""``privbench list``: what can be run (names and descriptions only: nothing is imported)."""
 
 from __future__ import annotations
 
@@ -11,31 +11,20 @@ from rich.table import Table
 from privbench.cli.app import app
 from privbench.cli.options import FormatOption, OutputFormat
 from privbench.config import PROFILES
-from privbench.methods import METHODS
-from privbench.methods.fedavg import ENGINES
-from privbench.models.heads import RNNS
+from privbench.methods import ENGINES, METHODS, RNNS
+
+PROFILE_DESCRIPTIONS = {
+    "quick": "seconds: tiny data and models, for tests and smoke runs",
+    "default": "minutes on 2 CPU cores: the README's main job",
+    "paper": "the seed paper's Table I hyperparameters",
+}
 
 
 def catalogue() -> dict[str, list[dict[str, str]]]:
-    return {
-        "methods": [{"name": n, "description": METHODS.get(n).description} for n in METHODS.names()],
-        "rnns": [{"name": n, "description": _rnn_description(n)} for n in RNNS.names()],
-        "engines": [{"name": n, "description": d} for n, d in zip(ENGINES, (
-            "fedavg clients one after another in this process (deterministic)",
-            "fedavg on Flower's simulation runtime (Ray), one SuperNode per participant",
-            "fedavg on a running Flower SuperLink, one SuperNode per participant (--superlink HOST:PORT)",
-        ))],
-        "profiles": [{"name": n, "description": d} for n, d in zip(PROFILES, (
-            "seconds: tiny data and models, for tests and smoke runs",
-            "minutes on 2 CPU cores: the README's main job",
-            "the seed paper's Table I hyperparameters",
-        ))],
-    }
-
-
-def _rnn_description(name: str) -> str:
-    kind = RNNS.get(name)
-    return f"{'bidirectional ' if kind.bidirectional else ''}{kind.layer.__name__}"
+    """Methods, RNN heads, federated engines and profiles, each with its description."""
+    pairs = {"methods": METHODS.items(), "rnns": RNNS.items(), "engines": ENGINES.items(),
+             "profiles": [(n, PROFILE_DESCRIPTIONS[n]) for n in PROFILES]}
+    return {kind: [{"name": n, "description": d} for n, d in entries] for kind, entries in pairs.items()}
 
 
 @app.command("list")

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from privbench import experiment
 from privbench.cli.app import app
 from privbench.cli.options import FormatOption, OutputFormat, ProfileOption, SetOption
-from privbench.data.layout import DIMENSIONS
 from privbench.errors import ConfigError
-from privbench.methods.fedavg import ENGINES
+from privbench.methods import ENGINES
 from privbench.progress import Progress
+
+if TYPE_CHECKING:
+    from privbench.experiment import RunOutcome
 
 EFFICIENCY_LABELS = {
     "train_seconds": ("training time", "{:.1f} s"),
@@ -56,17 +57,9 @@ def run_command(
     progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
 ) -> None:
     """Train METHOD with an RNN head; CCC per fold; write a result folder (its path is the last line)."""
-    assignments = list(set_ or [])
-    if engine is not None:
-        if method != "fedavg":
-            raise ConfigError(f"--engine applies to --method fedavg, not {method}")
-        if engine not in ENGINES:
-            raise ConfigError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
-        assignments.append(f"engine={engine}")
-    if superlink is not None:
-        if method != "fedavg":
-            raise ConfigError(f"--superlink applies to --method fedavg, not {method}")
-        assignments.append(f"superlink={superlink}")
+    assignments = list(set_ or []) + federated_assignments(method, engine, superlink)
+    from privbench import experiment  # torch and the data stack: only once the options are checked
+
     spec = experiment.resolve(method, rnn, profile, seed, folds, device, data, assignments)
     with Progress(enabled=progress and output_format is OutputFormat.table) as bars:
         outcome = experiment.run(spec, out, bars)
@@ -80,8 +73,25 @@ def run_command(
     typer.echo(str(outcome.path))
 
 
-def summary_tables(outcome: experiment.RunOutcome) -> tuple[Table, Table]:
+def federated_assignments(method: str, engine: str | None, superlink: str | None) -> list[str]:
+    """``--engine`` and ``--superlink`` as config assignments, checked: fedavg only, a known engine."""
+    assignments = []
+    if engine is not None:
+        if method != "fedavg":
+            raise ConfigError(f"--engine applies to --method fedavg, not {method}")
+        ENGINES.describe(engine)  # an unknown engine: one line listing the valid ones
+        assignments.append(f"engine={engine}")
+    if superlink is not None:
+        if method != "fedavg":
+            raise ConfigError(f"--superlink applies to --method fedavg, not {method}")
+        assignments.append(f"superlink={superlink}")
+    return assignments
+
+
+def summary_tables(outcome: RunOutcome) -> tuple[Table, Table]:
     """Accuracy (mean ± std over folds, beside the constant predictor) and efficiency."""
+    from privbench.data.layout import DIMENSIONS
+
     spec, metrics = outcome.spec, outcome.metrics
     title = f"{spec.method} / {spec.rnn} · {spec.profile} profile · {spec.folds} folds · seed {spec.seed}"
     accuracy = Table(title=title)

@@ -11,10 +11,12 @@ from torch import nn
 
 from privbench.data.layout import Dataset
 from privbench.data.splits import Split
+from privbench.methods import METHODS
 from privbench.progress import Progress
-from privbench.registry import Registry
 from privbench.train.loop import FitHistory
 from privbench.types import ClientUpdate
+
+__all__ = ["METHODS", "FoldOutput", "Method"]  # METHODS is declared in privbench.methods; methods register on it
 
 
 @dataclass
@@ -42,6 +44,3 @@ class Method(Protocol):
         self, dataset: Dataset, split: Split, config: Any, rnn: str, seed: int,
         device: torch.device, progress: Progress,
     ) -> FoldOutput: ...
-
-
-METHODS: Registry[Method] = Registry("method")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from privbench.registry import Registry
+from privbench.methods import RNNS  # declared there without torch (for `privbench list`); registered here
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,6 @@ class RecurrentKind:
     bidirectional: bool
 
 
-RNNS: Registry[RecurrentKind] = Registry("rnn")
 RNNS.register("rnn")(RecurrentKind(nn.RNN, bidirectional=False))
 RNNS.register("bigru")(RecurrentKind(nn.GRU, bidirectional=True))
 RNNS.register("bilstm")(RecurrentKind(nn.LSTM, bidirectional=True))
