@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal
 
 import torch
 
@@ -23,8 +23,7 @@ from privbench.methods.frame_fold import FrameFold
 from privbench.models.backbone import BackboneConfig
 from privbench.progress import Progress
 
-Engine = Literal["inprocess", "flower", "deployment"]
-ENGINES: tuple[str, ...] = get_args(Engine)
+Engine = Literal["inprocess", "flower", "deployment"]  # the names privbench.methods.ENGINES declares
 
 
 @dataclass(frozen=True)
@@ -75,6 +74,8 @@ class FedAvgConfig:
         require(0 <= self.server_momentum < 1, f"server_momentum must be in [0, 1), got {self.server_momentum}")
         require(self.input_size >= 0, f"input_size must be >= 0, got {self.input_size}")
         require(min(self.warmup_rounds, self.warmup_steps) >= 0, "warmup_rounds and warmup_steps must be >= 0")
+        require(self.warmup_rounds <= self.rounds, f"warmup_rounds ({self.warmup_rounds}) must not exceed rounds "
+                f"({self.rounds}): rounds include the warm-up rounds")
         require(min(self.patience, self.val_participants) >= 0 and self.capture_updates_mb >= 0,
                 "patience, val_participants and capture_updates_mb must be >= 0")
 
