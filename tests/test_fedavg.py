@@ -20,6 +20,7 @@ from privbench.federated.inprocess import FederationPlan, run_inprocess
 from privbench.models.backbone import BackboneConfig, build_backbone
 from privbench.models.frame_model import FrameSequenceModel
 from privbench.progress import Progress
+from privbench.types import load_updates
 
 runner = CliRunner()
 TRAINING = LocalTraining(seq_len=4, stride=4, batch_size=4, local_epochs=1, lr=1e-3, loss="mse")
@@ -77,9 +78,13 @@ def test_one_round_with_one_client_equals_local_training(clients):
     local = local_update(small_model(), start, "A", clients["A"], TRAINING, seed=3 * 10_000, device=torch.device("cpu"))
     for key, value in model.state_dict().items():
         assert torch.allclose(value, local.weights[key]), key
-    assert history.updates and history.updates[0].client_id == "A"
-    delta = history.updates[0].tensors
-    assert torch.allclose(delta["head.fc.0.weight"], local.weights["head.fc.0.weight"] - start["head.fc.0.weight"])
+    update = history.updates[0]
+    assert update.client_id == "A" and update.round == 1 and update.kind == "weight_delta"
+    assert torch.allclose(update.delta["head.fc.0.weight"], local.weights["head.fc.0.weight"] - start["head.fc.0.weight"])
+    assert all(torch.equal(update.global_weights[k], start[k]) for k in start)  # what the server sent
+    assert update.loss == local.loss and update.examples == local.examples
+    assert update.training["lr"] == TRAINING.lr and update.training["unit"] in ("frame", "window")
+    assert update.training["local_steps"] >= 1
 
 
 def test_backbone_learns_at_the_scaled_rate_after_the_warmup(clients):
@@ -140,8 +145,11 @@ def test_quick_fedavg_run_writes_efficiency_and_updates(tmp_path):
     assert efficiency["rounds"] == 4 and efficiency["dropped_clients"] == 0
     assert efficiency["bytes_up"] > 0 and efficiency["train_seconds_parallel"] < efficiency["client_seconds"]
     assert 0 < efficiency["train_seconds_per_client"] < efficiency["train_seconds"]
-    updates = torch.load(out / "updates.pt", weights_only=False)
-    assert updates and {"round", "client_id", "examples", "kind", "tensors", "fold"} <= set(updates[0])
+    updates = load_updates(out / "updates.pt")
+    assert updates and {u.fold for u in updates} == {0, 1}
+    first = updates[0]
+    assert set(first.delta) <= set(first.global_weights) and first.training["optimizer"] == "adam"
+    assert first.training["unit"] == ("frame" if first.training["warmup"] else "window")
 
 
 @pytest.mark.slow

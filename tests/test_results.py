@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from privbench.cli import app
-from privbench.errors import ConfigError
+from privbench.errors import ConfigError, InputError
 from privbench.evaluate.efficiency import PeakMemory
 from privbench.results import METRICS, ResultError, direction, load_result
+from privbench.types import ClientUpdate, load_updates, save_updates
 
 runner = CliRunner()
 
@@ -85,3 +88,39 @@ def test_peak_memory_is_per_block_not_per_process():
     with PeakMemory() as small:
         np.ones(10_000_000 // 8).sum()
     assert big.mb > small.mb + 300  # the first block's 400 MB do not count against the second
+
+
+def small_update(**changes) -> ClientUpdate:
+    weights = {"w": torch.zeros(3, 2), "steps": torch.tensor(4)}
+    update = ClientUpdate(round=2, client_id="P01", examples=12, kind="weight_delta", global_weights=weights,
+                          delta={"w": torch.full((3, 2), 0.5)}, training={"lr": 1e-3, "local_steps": 3}, loss=0.25)
+    return dataclasses.replace(update, **changes)
+
+
+def test_client_updates_round_trip_with_what_the_server_knew(tmp_path):
+    path = tmp_path / "updates.pt"
+    save_updates(path, [small_update(), small_update(client_id="P02")])
+    loaded = load_updates(path)
+    assert [u.client_id for u in loaded] == ["P01", "P02"]
+    assert torch.equal(loaded[0].delta["w"], torch.full((3, 2), 0.5)) and loaded[0].training["local_steps"] == 3
+    assert loaded[1].global_weights["steps"].item() == 4 and loaded[1].loss == 0.25
+
+
+@pytest.mark.parametrize("damage, needle", [
+    (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "not a readable updates file"),
+    (lambda p: torch.save([{"round": 1}], p), "not a privbench client-updates file"),
+    (lambda p: torch.save({"format": "privbench.client-updates", "version": 99, "updates": []}, p), "version 99"),
+])
+def test_a_broken_updates_file_is_named(tmp_path, damage, needle):
+    path = tmp_path / "updates.pt"
+    save_updates(path, [small_update()])
+    damage(path)
+    with pytest.raises(InputError, match=needle):
+        load_updates(path)
+
+
+def test_non_finite_updates_are_refused(tmp_path):
+    path = tmp_path / "updates.pt"
+    save_updates(path, [small_update(delta={"w": torch.tensor([float("nan")])})])
+    with pytest.raises(InputError, match="client P01, round 2.*non-finite"):
+        load_updates(path)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader
@@ -34,6 +37,17 @@ class LocalTraining:
 
     def is_warmup(self, round_: int) -> bool:
         return round_ < self.warmup_rounds and self.warmup_steps > 0
+
+    def sent(self, round_: int, examples: int) -> dict[str, Any]:
+        """These settings as the server knows them for one client's step in ``round_`` (captured
+        with its update): what the step trained on, in how many optimiser steps of which batch."""
+        if self.is_warmup(round_):
+            step = {"unit": "frame", "batch_size": self.warmup_batch, "local_steps": self.warmup_steps,
+                    "schedule": "one_cycle"}
+        else:
+            step = {"unit": "window", "batch_size": self.batch_size,
+                    "local_steps": math.ceil(examples / self.batch_size) * self.local_epochs, "schedule": "constant"}
+        return {**dataclasses.asdict(self), **step, "warmup": self.is_warmup(round_), "optimizer": "adam"}
 
 
 @dataclass(frozen=True)

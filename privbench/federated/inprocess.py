@@ -106,7 +106,7 @@ def run_rounds(
         history.bytes_up += message_bytes * len(results)
         history.client_seconds += sum(r.seconds for r in results)
         history.seconds_parallel += max(r.seconds for r in results) + aggregation_seconds
-        _capture(history, results, global_weights, round_, plan.capture_mb)
+        _capture(history, results, global_weights, round_, training, plan.capture_mb)
         frames_per_example = 1 if training.is_warmup(round_) else training.seq_len * training.local_epochs
         history.frames_seen += sum(r.examples * frames_per_example for r in results)
         history.train_loss.append(float(np.mean([r.loss for r in results])))
@@ -150,12 +150,14 @@ def run_inprocess(
 
 
 def _capture(history: FederatedHistory, results: list[ClientResult], global_weights: StateDict, round_: int,
-             limit_mb: float) -> None:
-    """Keep weight deltas as the server sees them, until ``limit_mb`` is used."""
+             training: LocalTraining, limit_mb: float) -> None:
+    """Keep what the server sees of each client (weights sent, delta back, settings, loss) until
+    ``limit_mb`` of deltas is used."""
     used = sum(u.nbytes() for u in history.updates)
     for r in results:
         delta = {k: r.weights[k] - global_weights[k] for k in r.weights if r.weights[k].is_floating_point()}
-        update = ClientUpdate(round_ + 1, r.client_id, r.examples, "weight_delta", delta)
+        update = ClientUpdate(round_ + 1, r.client_id, r.examples, "weight_delta", global_weights, delta,
+                              training.sent(round_, r.examples), r.loss)
         if used + update.nbytes() > limit_mb * 1e6:
             return
         history.updates.append(update)

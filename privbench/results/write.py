@@ -55,9 +55,9 @@ def write_result(folder: Path, config: dict, run: dict, metrics: dict, rows: lis
     """Write a result's files into ``folder`` (the claimed work folder of ``privbench.io.atomic_dir``),
     with ``updates.pt`` when client updates were captured; run.json last."""
     if updates:
-        import torch  # only runs that captured client updates need it
+        from privbench.types import save_updates  # torch: only runs that captured client updates need it
 
-        torch.save([dataclasses.asdict(u) for u in updates], folder / "updates.pt")
+        save_updates(folder / "updates.pt", updates)
     (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     write_json(folder / "metrics.json", metrics)
     pd.DataFrame(rows).to_csv(folder / "folds.csv", index=False)
