@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from privbench import ccc
-from privbench.evaluate.metrics import ConcordanceCorrelation, ccc_loss, pcc, rmse
+from privbench.evaluate.metrics import ConcordanceCorrelation, ccc_loss, ccc_window_loss, pcc, rmse
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=500)
@@ -59,3 +59,24 @@ def test_ccc_loss_is_one_minus_ccc_and_accepts_torch():
 def test_shape_mismatch_is_an_error():
     with pytest.raises(ValueError, match="shape"):
         ccc(X, Y[:10])
+
+
+def test_the_degenerate_case_agrees_everywhere():
+    constant = np.full((30, 2), 0.7)
+    assert ccc(constant, constant).tolist() == [1.0, 1.0]
+    metric = ConcordanceCorrelation()
+    metric.update(constant, constant)
+    assert metric.compute().tolist() == [1.0, 1.0]
+    assert float(ccc_loss(torch.tensor(constant), torch.tensor(constant))) == pytest.approx(0.0, abs=1e-6)
+    assert float(ccc_window_loss(torch.tensor(constant)[None], torch.tensor(constant)[None])) == pytest.approx(0, abs=1e-6)
+
+
+def test_window_loss_is_the_mean_of_independent_per_window_losses():
+    torch.manual_seed(0)
+    labels, predictions = torch.randn(4, 25, 2), torch.randn(4, 25, 2, requires_grad=True)
+    per_window = [float(ccc_window_loss(predictions[i : i + 1], labels[i : i + 1])) for i in range(4)]
+    assert float(ccc_window_loss(predictions, labels)) == pytest.approx(np.mean(per_window), rel=1e-6)
+    expected = 1 - np.mean([ccc(labels[i].numpy(), predictions[i].detach().numpy()) for i in range(4)], axis=0)
+    assert float(ccc_window_loss(predictions, labels)) == pytest.approx(expected.mean(), rel=1e-5)
+    ccc_window_loss(predictions[:1], labels[:1]).backward()
+    assert predictions.grad[1:].abs().sum() == 0  # window 0's loss does not reach the other windows

@@ -2,11 +2,13 @@
 
 Functional forms take array-likes (NumPy, torch, lists) of shape [N] and return a float, or of
 shape [N, D] and return one value per column. ``ConcordanceCorrelation`` accumulates batches and
-equals ``ccc`` on their concatenation; ``ccc_loss`` is the differentiable torch twin.
+equals ``ccc`` on their concatenation; ``ccc_loss`` (pooled over the batch) and ``ccc_window_loss``
+(per window, for per-sample gradients) are the differentiable torch twins. All of them use the
+one formula in ``privbench.stats``.
 
 CCC = 2 cov(x, y) / (var(x) + var(y) + (mean(x) - mean(y))^2), with population (divide-by-N)
 moments throughout, as audmetric and end2you; AVEC's scripts mix N and N-1. A constant
-prediction has CCC 0; if both inputs are constant and equal, CCC is 1. Non-finite inputs (NaN,
+prediction has CCC 0; if both inputs are constant and equal, CCC is 1 (and the losses 0). Non-finite inputs (NaN,
 inf) raise ``ValueError``: a diverged model has no score, least of all a perfect one.
 """
 
@@ -16,6 +18,9 @@ import numpy as np
 import torch
 
 from privbench.errors import DivergedError
+from privbench.stats import ccc_from_moments, ccc_numpy
+
+LOSS_EPS = 1e-8  # added to the loss's denominator: a finite gradient on near-constant batches
 
 
 def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
@@ -38,12 +43,7 @@ def _scalar_or_array(values: np.ndarray):
 
 def ccc(y_true, y_pred) -> float | np.ndarray:
     """Concordance correlation coefficient, population (divide-by-N) moments."""
-    x, y = _pair(y_true, y_pred)
-    mx, my = x.mean(0), y.mean(0)
-    cov = ((x - mx) * (y - my)).mean(0)
-    denom = x.var(0) + y.var(0) + (mx - my) ** 2
-    safe = np.where(denom > 0, denom, 1.0)
-    return _scalar_or_array(np.where(denom > 0, 2 * cov / safe, 1.0))
+    return _scalar_or_array(ccc_numpy(*_pair(y_true, y_pred)))
 
 
 def pcc(y_true, y_pred) -> float | np.ndarray:
@@ -71,35 +71,63 @@ def mean_ccc(labels: list[np.ndarray], predictions: list[np.ndarray]) -> float:
 
 
 class ConcordanceCorrelation:
-    """Streaming CCC: ``update`` with batches, ``compute`` gives ``ccc`` of all of them together."""
+    """Streaming CCC: ``update`` with batches, ``compute`` gives ``ccc`` of all of them together.
+
+    Keeps the count, means and centred sums of squares and products, merged batch by batch (Chan
+    et al.'s parallel update), so constant inputs give exactly zero variance as in ``ccc``.
+    """
 
     def __init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
         self._n = 0
-        self._sums: np.ndarray | None = None  # sum x, sum y, sum x^2, sum y^2, sum xy
+        self._state: np.ndarray | None = None  # mean x, mean y, centred sums xx, yy, xy
 
     def update(self, y_true, y_pred) -> None:
         x, y = _pair(y_true, y_pred)
-        sums = np.stack([x.sum(0), y.sum(0), (x * x).sum(0), (y * y).sum(0), (x * y).sum(0)])
-        self._sums = sums if self._sums is None else self._sums + sums
+        mx, my = x.mean(0), y.mean(0)
+        dx, dy = x - mx, y - my
+        batch = np.stack([mx, my, (dx * dx).sum(0), (dy * dy).sum(0), (dx * dy).sum(0)])
+        self._state = batch if self._state is None else _merge(self._state, self._n, batch, len(x))
         self._n += len(x)
 
     def compute(self) -> float | np.ndarray:
-        if self._sums is None:
+        if self._state is None:
             raise ValueError("ConcordanceCorrelation.compute() before any update()")
-        sx, sy, sxx, syy, sxy = self._sums / self._n
-        var_x, var_y, cov = sxx - sx**2, syy - sy**2, sxy - sx * sy
-        denom = var_x + var_y + (sx - sy) ** 2
-        return _scalar_or_array(np.where(denom > 0, 2 * cov / np.where(denom > 0, denom, 1.0), 1.0))
+        mx, my, sxx, syy, sxy = self._state
+        return _scalar_or_array(ccc_from_moments(mx, my, sxx / self._n, syy / self._n, sxy / self._n))
+
+
+def _merge(a: np.ndarray, n_a: int, b: np.ndarray, n_b: int) -> np.ndarray:
+    """Moments of two batches together from each batch's means and centred sums."""
+    n = n_a + n_b
+    delta_x, delta_y = b[0] - a[0], b[1] - a[1]
+    weight = n_a * n_b / n
+    return np.stack([
+        a[0] + delta_x * n_b / n, a[1] + delta_y * n_b / n,
+        a[2] + b[2] + delta_x**2 * weight, a[3] + b[3] + delta_y**2 * weight, a[4] + b[4] + delta_x * delta_y * weight,
+    ])
 
 
 def ccc_loss(y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-    """1 - CCC, averaged over the last dimension; inputs [..., D] are flattened over the rest."""
+    """1 - CCC pooled over the batch, averaged over the last dimension; inputs [..., D] are
+    flattened over the rest. The batch's samples are coupled: no per-sample gradient exists."""
     x = y_true.reshape(-1, y_true.shape[-1])
     y = y_pred.reshape(-1, y_pred.shape[-1])
-    mx, my = x.mean(0), y.mean(0)
-    cov = ((x - mx) * (y - my)).mean(0)
-    denom = x.var(0, unbiased=False) + y.var(0, unbiased=False) + (mx - my) ** 2
-    return (1 - 2 * cov / (denom + 1e-8)).mean()
+    return (1 - _ccc_torch(x, y, dim=0)).mean()
+
+
+def ccc_window_loss(y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+    """1 - CCC of each window over its own time steps ([B, T, D] -> B x D values), averaged: the mean
+    of independent per-window losses, so per-sample gradients (DP-SGD) are defined."""
+    if y_true.dim() != 3:
+        raise ValueError(f"ccc_window expects [batch, time, dims] windows, got shape {list(y_true.shape)}")
+    return (1 - _ccc_torch(y_true, y_pred, dim=1)).mean()
+
+
+def _ccc_torch(x: torch.Tensor, y: torch.Tensor, dim: int) -> torch.Tensor:
+    mean_x, mean_y = x.mean(dim, keepdim=True), y.mean(dim, keepdim=True)
+    cov = ((x - mean_x) * (y - mean_y)).mean(dim)
+    var_x, var_y = x.var(dim, unbiased=False), y.var(dim, unbiased=False)
+    return ccc_from_moments(mean_x.squeeze(dim), mean_y.squeeze(dim), var_x, var_y, cov, eps=LOSS_EPS)

@@ -13,13 +13,14 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from privbench.errors import DivergedError
-from privbench.evaluate.metrics import ccc_loss
+from privbench.evaluate.metrics import ccc_loss, ccc_window_loss
 from privbench.progress import Progress
 from privbench.registry import Registry
 
 LOSSES: Registry[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = Registry("loss")
 LOSSES.register("mse")(nn.functional.mse_loss)
 LOSSES.register("ccc")(ccc_loss)
+LOSSES.register("ccc_window")(ccc_window_loss)
 
 
 @dataclass
