@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -21,28 +22,22 @@ from privbench.data.frame_transform import (
     frame_statistics,
     merge_statistics,
 )
+from privbench.data.layout import frames_header
 from privbench.data.windows import window_starts
 from privbench.errors import DatasetError
 
 
 class FrameStore:
-    """Row access to a uint8 [T, H, W, 3] .npy file by positional reads."""
+    """Row access to a uint8 [T, H, W, 3] .npy file by positional reads.
+
+    The file's size is checked against its header when opened, and every read must return the
+    whole row: a file truncated (or replaced) later is an error, never uninitialised memory.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        try:
-            with open(self.path, "rb") as handle:
-                version = np.lib.format.read_magic(handle)
-                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                               else np.lib.format.read_array_header_2_0)
-                shape, fortran, dtype = read_header(handle)
-                self.offset = handle.tell()
-        except (OSError, ValueError) as err:
-            raise DatasetError(f"{self.path}: not a readable .npy frame file ({err})") from None
-        if dtype != np.uint8 or len(shape) != 4 or shape[-1] != 3 or fortran:
-            raise DatasetError(f"{self.path}: expected C-ordered uint8 [T, H, W, 3], found {dtype} {list(shape)}")
-        self.shape: tuple[int, int, int, int] = shape
-        self.row_bytes = int(np.prod(shape[1:]))
+        self.shape, self.offset = frames_header(self.path)
+        self.row_bytes = int(np.prod(self.shape[1:]))
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -50,11 +45,29 @@ class FrameStore:
     def read(self, rows: np.ndarray) -> np.ndarray:
         """Frames at the given row indices (sorted, may have gaps) as a new uint8 array."""
         out = np.empty((len(rows), *self.shape[1:]), dtype=np.uint8)
-        with open(self.path, "rb", buffering=0) as handle:
-            for i, row in enumerate(rows):
-                handle.seek(self.offset + int(row) * self.row_bytes)
-                handle.readinto(memoryview(out[i]).cast("B"))
+        try:
+            with open(self.path, "rb", buffering=0) as handle:
+                for i, row in enumerate(rows):
+                    handle.seek(self.offset + int(row) * self.row_bytes)
+                    got = _read_into(handle, memoryview(out[i]).cast("B"))
+                    if got != self.row_bytes:
+                        raise DatasetError(
+                            f"{self.path}: frame {int(row)}: read {got} of {self.row_bytes} bytes (the file shrank "
+                            "or the row is out of range); re-import the dataset or delete the file")
+        except OSError as err:
+            raise DatasetError(f"{self.path}: cannot read frames ({err.strerror})") from None
         return out
+
+
+def _read_into(handle: BinaryIO, view: memoryview) -> int:
+    """Fill ``view`` from ``handle``; the byte count read (short only at the end of the file)."""
+    filled = 0
+    while filled < len(view):
+        count = handle.readinto(view[filled:])
+        if not count:
+            break
+        filled += count
+    return filled
 
 
 STATISTICS_CHUNK = 256  # frames read at a time for a participant's frame statistics

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from privbench.data.layout import DIMENSIONS, Dataset
+from privbench.data.layout import DIMENSIONS, Dataset, check_aligned
 from privbench.errors import DatasetError
 
 
@@ -15,13 +15,6 @@ def gold_labels(dataset: Dataset, pid: str, timestamps: np.ndarray) -> np.ndarra
             f"{dataset.root / pid}: no ratings.csv; this dataset is AU-only (usable by attacks, not by `run`)"
         )
     ratings = dataset.ratings(pid)
-    path = dataset.root / pid / "ratings.csv"
-    if len(ratings) != len(timestamps):
-        raise DatasetError(f"{path}: {len(ratings)} rows, but the features have {len(timestamps)}")
-    step = 0.5 / dataset.manifest.fps
-    if np.abs(ratings["timestamp"].to_numpy(float) - timestamps).max() > step:
-        raise DatasetError(f"{path}: timestamps do not match the feature rows")
-    labels = ratings[list(DIMENSIONS)].to_numpy(np.float32)
-    if np.isnan(labels).any():
-        raise DatasetError(f"{path}: missing gold valence/arousal values")
-    return labels
+    check_aligned(dataset.root / pid / "ratings.csv", ratings["timestamp"].to_numpy(float), timestamps,
+                  dataset.manifest.fps, "the features")
+    return ratings[list(DIMENSIONS)].to_numpy(np.float32)

@@ -16,9 +16,12 @@ Every table of a participant has one row per frame, in the same order.
 from __future__ import annotations
 
 import json
+import math
+import os
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +37,7 @@ AU_COLUMNS = AU_INTENSITY + AU_PRESENCE
 DIMENSIONS = ("valence", "arousal")
 PARTICIPANT_COLUMNS = ["participant_id", "gender", "age", "language"]
 FRAME_INDEX_COLUMNS = ["timestamp", "face"]
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # table values beyond it would turn into inf in the models
 
 
 @dataclass(frozen=True)
@@ -57,26 +61,60 @@ class Manifest:
             raise DatasetError(f"{path.parent}: not a privbench dataset (no manifest.json)") from None
         except json.JSONDecodeError as err:
             raise DatasetError(f"{path}: malformed JSON ({err.msg}, line {err.lineno})") from None
+        if not isinstance(raw, dict):
+            raise DatasetError(f"{path}: expected a JSON object, found {type(raw).__name__}")
         missing = {"name", "fps"} - set(raw)
         if missing:
             raise DatasetError(f"{path}: missing keys {sorted(missing)}")
         unknown = set(raw) - set(cls.__dataclass_fields__)
         if unknown:
             raise DatasetError(f"{path}: unknown keys {sorted(unknown)}")
+        for key, value in raw.items():
+            problem = _manifest_problem(key, value)
+            if problem:
+                raise DatasetError(f"{path}: {key} {problem}, found {json.dumps(value)[:40]}")
         return cls(**raw)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
 
 
-def read_csv(path: Path, required: list[str]) -> pd.DataFrame:
+def _manifest_problem(key: str, value: Any) -> str | None:
+    """What is wrong with a manifest.json value (None if nothing)."""
+    if key in ("name", "source"):
+        return None if isinstance(value, str) else "must be a string"
+    if key == "fps":
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return None if number and math.isfinite(value) and value > 0 else "must be a positive number"
+    if key == "frame_size":
+        return None if value is None or _integer(value, 1) else "must be a positive integer or null"
+    if key in ("au_columns", "annotators"):
+        names = isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+        return None if names and len(set(value)) == len(value) else "must be a list of distinct names"
+    if key == "version":
+        return None if _integer(value, 1) and value == LAYOUT_VERSION else f"must be {LAYOUT_VERSION}"
+    if key == "counts":
+        counts = isinstance(value, dict) and all(_integer(v, 0) for v in value.values())
+        return None if counts else "must map names to counts (integers >= 0)"
+    return None
+
+
+def _integer(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def read_csv(path: Path, required: list[str], dtype: dict[str, type] | None = None) -> pd.DataFrame:
     """Read a comma-separated table, stripping column names; one clear error for any problem."""
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(path, dtype=dtype)
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+    except pd.errors.EmptyDataError:
+        raise DatasetError(f"{path}: empty file") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
         raise DatasetError(f"{path}: malformed CSV ({str(err).splitlines()[0]})") from None
+    except OSError as err:
+        raise DatasetError(f"{path}: cannot read ({err.strerror})") from None
     table.columns = [str(c).strip() for c in table.columns]
     missing = [c for c in required if c not in table.columns]
     if missing:
@@ -85,8 +123,117 @@ def read_csv(path: Path, required: list[str]) -> pd.DataFrame:
     return table
 
 
+def check_rows(path: Path, table: pd.DataFrame) -> None:
+    """A table must have data rows."""
+    if len(table) == 0:
+        raise DatasetError(f"{path}: no rows")
+
+
+def numbers(path: Path, table: pd.DataFrame, columns: list[str], what: str) -> np.ndarray:
+    """The columns as float64 [N, len(columns)], all finite and within float32 range; an empty or
+    non-numeric cell is an error naming its data row and column."""
+    try:
+        values = table[columns].to_numpy(np.float64)
+    except (TypeError, ValueError):  # a cell that is not a number
+        values = table[columns].apply(lambda column: _to_numeric(path, column, what)).to_numpy(np.float64)
+    if values.size and not -FLOAT32_MAX <= values.min() <= values.max() <= FLOAT32_MAX:  # NaN fails too
+        row, col = np.argwhere(~(np.abs(values) <= FLOAT32_MAX))[0]
+        value = values[row, col]
+        problem = (f"empty {what} values" if np.isnan(value) else f"non-finite {what} value ({value:g})"
+                   if np.isinf(value) else f"{what} value out of range ({value:g})")
+        raise DatasetError(f"{path}: {problem} (data row {row + 1}, column {columns[col]})")
+    return values
+
+
+def _to_numeric(path: Path, column: pd.Series, what: str) -> pd.Series:
+    converted = pd.to_numeric(column, errors="coerce")
+    bad = (converted.isna() & column.notna()).to_numpy()
+    if bad.any():
+        row = int(np.argmax(bad))
+        raw = str(column.iloc[row])[:20]
+        raise DatasetError(f"{path}: data row {row + 1}, column {column.name}: {what} value not a number ({raw!r})")
+    return converted
+
+
+def check_timestamps(path: Path, table: pd.DataFrame) -> np.ndarray:
+    """The timestamp column: finite and strictly increasing."""
+    values = numbers(path, table, ["timestamp"], "timestamp")[:, 0]
+    steps = np.diff(values)
+    if np.any(steps <= 0):
+        raise DatasetError(f"{path}: timestamps are not increasing (data row {int(np.argmax(steps <= 0)) + 2})")
+    return values
+
+
+def check_flags(path: Path, table: pd.DataFrame, column: str) -> None:
+    """A 0/1 column."""
+    if not table[column].isin([0, 1]).all():
+        raise DatasetError(f"{path}: column {column} must hold 0 or 1")
+
+
+def check_aus(path: Path, table: pd.DataFrame, columns: list[str]) -> None:
+    """aus.csv on its own: rows, increasing timestamps, success 0/1, finite AU values."""
+    check_rows(path, table)
+    check_timestamps(path, table)
+    check_flags(path, table, "success")
+    numbers(path, table, columns, "AU")
+
+
+def check_ratings(path: Path, table: pd.DataFrame) -> None:
+    """ratings.csv on its own: rows, increasing timestamps, gold valence/arousal finite and in [-1, 1]."""
+    check_rows(path, table)
+    check_timestamps(path, table)
+    gold = numbers(path, table, list(DIMENSIONS), "gold valence/arousal")
+    if np.abs(gold).max() > 1:
+        raise DatasetError(f"{path}: gold values outside [-1, 1] (max |value| {np.abs(gold).max():.3g})")
+
+
+def check_frame_index(path: Path, table: pd.DataFrame) -> None:
+    """frames.csv on its own: rows, increasing timestamps, face 0/1."""
+    check_rows(path, table)
+    check_timestamps(path, table)
+    check_flags(path, table, "face")
+
+
+def check_aligned(path: Path, times: np.ndarray, features: np.ndarray, fps: float, source: str) -> None:
+    """A table's rows must match the feature rows (``source``) one to one, within half a frame."""
+    if len(times) != len(features):
+        raise DatasetError(f"{path}: {len(times)} rows but {len(features)} in {source}")
+    if np.abs(times - features).max() > 0.5 / fps:
+        row = int(np.argmax(np.abs(times - features) > 0.5 / fps))
+        raise DatasetError(f"{path}: timestamps do not match {source} (data row {row + 1})")
+
+
+def frames_header(path: Path) -> tuple[tuple[int, int, int, int], int]:
+    """Shape [T, H, W, 3] and data offset of a uint8 frames.npy, whose size must match its header."""
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(handle)
+            offset = handle.tell()
+            size = os.fstat(handle.fileno()).st_size
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no frames in this dataset") from None
+    except (OSError, ValueError) as err:
+        raise DatasetError(f"{path}: not a readable .npy frame file ({str(err).splitlines()[0]})") from None
+    if dtype != np.uint8 or len(shape) != 4 or shape[-1] != 3 or fortran:
+        raise DatasetError(f"{path}: expected C-ordered uint8 [T, H, W, 3], found {dtype} {list(shape)}")
+    if shape[0] == 0:
+        raise DatasetError(f"{path}: holds no frames")
+    expected = offset + int(np.prod(shape))
+    if size != expected:
+        raise DatasetError(f"{path}: holds {size:,} bytes but its header ({list(shape)} uint8) needs {expected:,}; "
+                           "truncated or damaged: re-import the dataset or delete the file")
+    return shape, offset
+
+
 class Dataset:
-    """Read access to a dataset folder in the privbench layout (lazy, per participant)."""
+    """Read access to a dataset folder in the privbench layout (lazy, per participant).
+
+    Every table is checked on its own when read (``check_aus``, ``check_ratings``,
+    ``check_frame_index``, ``frames_header``); ``validate`` adds the checks across tables.
+    """
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
@@ -96,14 +243,22 @@ class Dataset:
 
     @cached_property
     def participants(self) -> pd.DataFrame:
-        table = read_csv(self.root / "participants.csv", ["participant_id"])
-        table["participant_id"] = table["participant_id"].astype(str)
-        if table["participant_id"].duplicated().any():
-            dup = table.loc[table["participant_id"].duplicated(), "participant_id"].iloc[0]
-            raise DatasetError(f"{self.root / 'participants.csv'}: participant {dup!r} listed twice")
-        for pid in table["participant_id"]:
+        path = self.root / "participants.csv"
+        table = read_csv(path, ["participant_id"], dtype={"participant_id": str})
+        if len(table) == 0:
+            raise DatasetError(f"{path}: no participants")
+        ids = table["participant_id"].str.strip()
+        empty = (ids.isna() | (ids == "")).to_numpy()
+        if empty.any():
+            raise DatasetError(f"{path}: empty participant_id (data row {int(np.argmax(empty)) + 1})")
+        if ids.duplicated().any():
+            raise DatasetError(f"{path}: participant {ids[ids.duplicated()].iloc[0]!r} listed twice")
+        for pid in ids:
+            if pid in (".", "..") or "/" in pid or "\\" in pid:
+                raise DatasetError(f"{path}: participant id {pid!r} is not a folder name")
             if not (self.root / pid).is_dir():
                 raise DatasetError(f"{self.root / pid}: participant folder missing")
+        table["participant_id"] = ids
         return table.reset_index(drop=True)
 
     @property
@@ -114,12 +269,14 @@ class Dataset:
         return (self.root / pid / "aus.csv").exists()
 
     def aus(self, pid: str) -> pd.DataFrame:
+        """aus.csv (checked by ``check_aus``); ``success`` is 1 where the column is absent."""
         path = self.root / pid / "aus.csv"
         if not path.exists() and (self.root / pid / "frames.csv").exists():
             raise DatasetError(f"{path}: no action units for {pid} (this dataset holds face frames only)")
         table = read_csv(path, ["timestamp", *self.manifest.au_columns])
         if "success" not in table.columns:
             table["success"] = 1
+        check_aus(path, table, self.manifest.au_columns)
         return table
 
     def timestamps(self, pid: str) -> np.ndarray:
@@ -132,7 +289,11 @@ class Dataset:
         return (self.root / pid / "ratings.csv").exists()
 
     def ratings(self, pid: str) -> pd.DataFrame:
-        return read_csv(self.root / pid / "ratings.csv", ["timestamp", *DIMENSIONS])
+        """ratings.csv (checked by ``check_ratings``)."""
+        path = self.root / pid / "ratings.csv"
+        table = read_csv(path, ["timestamp", *DIMENSIONS])
+        check_ratings(path, table)
+        return table
 
     def has_frames(self, pid: str) -> bool:
         return (self.root / pid / "frames.npy").exists()
@@ -142,20 +303,16 @@ class Dataset:
 
     def frame_index(self, pid: str) -> pd.DataFrame:
         """frames.csv: one row per frame of frames.npy; ``face`` 0 marks a masked frame (no face found)."""
-        return read_csv(self.root / pid / "frames.csv", FRAME_INDEX_COLUMNS)
+        path = self.root / pid / "frames.csv"
+        table = read_csv(path, FRAME_INDEX_COLUMNS)
+        check_frame_index(path, table)
+        return table
 
     def frames(self, pid: str) -> np.ndarray:
         """The participant's face frames, memory-mapped read-only (never loaded whole)."""
         path = self.root / pid / "frames.npy"
-        try:
-            frames = np.load(path, mmap_mode="r")
-        except FileNotFoundError:
-            raise DatasetError(f"{path}: no frames in this dataset") from None
-        except ValueError as err:
-            raise DatasetError(f"{path}: not a readable .npy array ({err})") from None
-        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
-            raise DatasetError(f"{path}: expected uint8 [T, H, W, 3], found {frames.dtype} {list(frames.shape)}")
-        return frames
+        shape, offset = frames_header(path)
+        return np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=shape)
 
 
 class DatasetWriter:
