@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from privbench.data.importers.tables import cell_problem
 from privbench.errors import DatasetError
 
 NUMERIC_TYPES = {"numeric", "real", "integer"}
@@ -23,7 +24,9 @@ def read_arff(path: Path) -> pd.DataFrame:
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found") from None
     except UnicodeDecodeError:
-        raise DatasetError(f"{path}: not a text file") from None
+        raise DatasetError(f"{path}: not a UTF-8 text file") from None
+    except OSError as err:
+        raise DatasetError(f"{path}: cannot read ({err.strerror})") from None
     names: list[str] = []
     numeric: list[bool] = []
     body = None
@@ -51,14 +54,17 @@ def read_arff(path: Path) -> pd.DataFrame:
         if len(fields) != len(names):
             raise DatasetError(f"{path}: line {number}: {len(fields)} values, expected {len(names)} (truncated?)")
         rows.append(fields)
+    if not rows:
+        raise DatasetError(f"{path}: no data rows")
     table = pd.DataFrame(rows, columns=names)
     for name, is_numeric in zip(names, numeric):
         if is_numeric:
             values = pd.to_numeric(table[name].replace("?", np.nan), errors="coerce")
-            bad = values.isna() & (table[name] != "?")
+            bad = ~np.isfinite(values.to_numpy(float)) & (table[name] != "?").to_numpy()
             if bad.any():
-                row = int(np.argmax(bad.to_numpy()))
-                raise DatasetError(f"{path}: data row {row + 1}, attribute {name}: not a number ({table[name].iloc[row]!r})")
+                row = int(np.argmax(bad))
+                problem = cell_problem(table[name].iloc[row])
+                raise DatasetError(f"{path}: data row {row + 1}, attribute {name}: {problem}")
             table[name] = values.astype(float)
     return table
 

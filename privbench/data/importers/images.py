@@ -49,8 +49,8 @@ def load_rgb(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as image:
             return np.array(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise DatasetError(f"{path}: unreadable image ({str(err).splitlines()[0]})") from None
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as err:
+        raise DatasetError(f"{path}: unreadable image ({(str(err).splitlines() or [type(err).__name__])[0]})") from None
 
 
 def whole_image(image: np.ndarray, size: int) -> np.ndarray:

@@ -131,6 +131,8 @@ def read_provided_gold(path: Path) -> tuple[np.ndarray | None, np.ndarray]:
     two attributes) or a CSV with a column named like "gold standard" (and maybe a time column)."""
     if path.suffix.lower() == ".arff":
         table = read_arff(path)
+        if len(table.columns) < 2:
+            raise DatasetError(f"{path}: expected a time and a gold standard attribute, found {len(table.columns)}")
         lower = {c.lower(): c for c in table.columns}
         time, value = lower.get("frametime", table.columns[-2]), lower.get("goldstandard", table.columns[-1])
         times = timestamps(table, time, path)
