@@ -244,9 +244,16 @@ def _blinks(rng: np.random.Generator, n: int, fps: float, per_minute: np.ndarray
     """Blink events (Poisson, rate per minute may vary per frame), each a ~0.2 s bump in 0..1."""
     onsets = rng.random(n) < per_minute / 60 / fps
     kernel = np.hanning(max(3, int(0.2 * fps)) + 2)[1:-1]
-    return np.clip(np.convolve(onsets.astype(float), kernel, mode="same"), 0, 1)
+    return np.clip(_convolve_same(onsets.astype(float), kernel), 0, 1)
 
 
 def _sparse_events(rng: np.random.Generator, n: int, fps: float, rate_per_minute: float, length_s: float) -> np.ndarray:
     onsets = rng.random(n) < rate_per_minute / 60 / fps
-    return np.convolve(onsets.astype(float), np.ones(max(1, int(length_s * fps))), mode="same")
+    return _convolve_same(onsets.astype(float), np.ones(max(1, int(length_s * fps))))
+
+
+def _convolve_same(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``np.convolve(x, kernel, mode="same")`` (bit for bit), but always ``len(x)`` long: numpy's
+    "same" is as long as the longer input, so a kernel longer than a short recording would not fit."""
+    start = (len(kernel) - 1) // 2
+    return np.convolve(x, kernel, mode="full")[start : start + len(x)]
