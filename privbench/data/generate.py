@@ -1,12 +1,22 @@
-"""Write the synthetic corpus in the dataset layout, and keep a cache of it for ``--data synthetic``."""
+"""Write the synthetic corpus in the dataset layout, and keep a cache of it for ``--data synthetic``.
+
+A cache entry is ``<cache>/synthetic/<key>/`` (key: a hash of the settings). One process at a time
+works on an entry, holding an exclusive lock on ``<key>.lock`` beside it; others wait, then reuse
+its work. ``cache.json``, written last, records every file's size (and the tables' sha256): an
+entry that does not match it, or has none (an interrupted generation), is generated again.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
+import secrets
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -23,6 +33,7 @@ from privbench.data.layout import (
     Dataset,
     DatasetWriter,
     Manifest,
+    frames_header,
     open_frames_file,
 )
 from privbench.data.synthetic import (
@@ -33,10 +44,12 @@ from privbench.data.synthetic import (
     people,
     stream,
 )
+from privbench.errors import DatasetError, InputError
 from privbench.io import write_text
 from privbench.progress import Progress
 
 CONFIG_FILE = "synthetic.yaml"
+CACHE_RECORD = "cache.json"
 
 
 def cache_root() -> Path:
@@ -52,59 +65,129 @@ def config_key(cfg: SyntheticConfig) -> str:
 
 def synthetic_dataset(cfg: SyntheticConfig, need_frames: bool, progress: Progress) -> Path:
     """The cached dataset for ``cfg`` (generated on first use); frames are rendered when first needed."""
-    root = cache_root() / "synthetic" / config_key(cfg)
-    if not (root / "manifest.json").exists():
-        write_synthetic(cfg, root, force=True, frames=False, progress=progress)
-    if need_frames:
-        add_frames(root, cfg, progress)
+    key = config_key(cfg)
+    root = cache_root() / "synthetic" / key
+    with _entry_lock(root.with_name(f"{key}.lock"), progress):
+        if not entry_intact(root):
+            write_synthetic(cfg, root, force=True, frames=need_frames, progress=progress)
+        elif need_frames and Dataset(root).manifest.frame_size is None:
+            add_frames(root, cfg, progress)
+        else:
+            return root
+        _write_record(root)
     return root
 
 
+@contextmanager
+def _entry_lock(path: Path, progress: Progress) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if absent), waiting while another process holds it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a")
+    except OSError as err:
+        raise InputError(f"{path.parent}: cannot write the synthetic-data cache ({err.strerror}); "
+                         "set PRIVBENCH_CACHE to a writable folder") from None
+    with handle:  # closing the file releases the lock
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            task = progress.add(f"waiting for another privbench process to generate {path.stem}", total=1)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            progress.remove(task)
+        yield
+
+
+def entry_intact(root: Path) -> bool:
+    """Whether ``root`` has a cache record and every file in it has its recorded size and hash."""
+    try:
+        files = json.loads((root / CACHE_RECORD).read_text())["files"]
+        return bool(files) and all(_file_matches(root / name, entry) for name, entry in files.items())
+    except (OSError, ValueError, TypeError, KeyError):
+        return False
+
+
+def _file_matches(path: Path, entry: dict) -> bool:
+    """Size first (a stat); the hash only where recorded (the tables, not the frames)."""
+    sha256 = entry.get("sha256")
+    return path.stat().st_size == entry["size"] and (sha256 is None or _sha256(path) == sha256)
+
+
+def _write_record(root: Path) -> None:
+    """Record the size of every file of the entry, and the sha256 of all but the frame files (cheap)."""
+    files = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        if path.name != CACHE_RECORD:
+            entry = {"size": path.stat().st_size}
+            if path.suffix != ".npy":
+                entry["sha256"] = _sha256(path)
+            files[path.relative_to(root).as_posix()] = entry
+    write_text(root / CACHE_RECORD, json.dumps({"files": files}, indent=1) + "\n")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def write_synthetic(cfg: SyntheticConfig, out: Path, force: bool, frames: bool, progress: Progress) -> Path:
-    """Generate the whole dataset into ``out`` (atomically); with ``frames`` also the face frames."""
+    """Generate the whole dataset into ``out``, which appears complete or not at all; with ``frames``
+    also the face frames."""
     manifest = Manifest(
         name=f"synthetic-{config_key(cfg)}", fps=cfg.fps, au_columns=list(AU_COLUMNS),
-        frame_size=None, annotators=cfg.annotator_names, source="privbench synthetic generator",
+        frame_size=cfg.frame_size if frames else None, annotators=cfg.annotator_names,
+        source="privbench synthetic generator",
     )
     persons = people(cfg)
-    task = progress.add("generating participants", total=len(persons))
+    task = progress.add("generating participants" + (" and faces" if frames else ""), total=len(persons))
     with DatasetWriter(out, manifest, force=force) as writer:
         for index, person in enumerate(persons):
             signals = generate(cfg, index, person)
             folder = writer.add_participant(dataclasses.asdict(person), *_tables(cfg, signals))
             _truth_table(cfg, signals).to_csv(folder / "truth.csv", index=False, float_format="%.4f")
+            if frames:
+                _render(cfg, index, signals, writer.frames_file(person.participant_id, cfg.frames, cfg.frame_size))
             progress.advance(task)
         (writer.tmp / CONFIG_FILE).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
     progress.remove(task)
-    if frames:
-        add_frames(out, cfg, progress)
     return out
 
 
 def add_frames(root: Path, cfg: SyntheticConfig, progress: Progress) -> None:
-    """Render frames.npy for every participant that lacks it (each file appears atomically)."""
+    """Render frames.npy for every participant of the cache entry ``root`` that lacks a sound one
+    (each under a unique temporary name, renamed into place); the caller holds the entry's lock."""
     dataset = Dataset(root)
     persons = people(cfg)
-    todo = [i for i, p in enumerate(persons) if not dataset.has_frames(p.participant_id)]
-    if not todo:
-        return
+    todo = [i for i, p in enumerate(persons) if not _frames_sound(root / p.participant_id / "frames.npy", cfg)]
     task = progress.add("rendering faces", total=len(todo))
     for index in todo:
         person = persons[index]
-        signals = generate(cfg, index, person)
-        identity = face_identity(cfg, index, person)
         final = root / person.participant_id / "frames.npy"
-        partial = final.with_name(".frames.npy.partial")
-        out = open_frames_file(partial, cfg.frames, cfg.frame_size)
-        render_frames(identity, signals.expression, cfg.frame_size, stream(cfg, index, "render"), out,
-                      nuisance_scale=cfg.frame_nuisance)
-        out.flush()
-        del out
-        partial.replace(final)
+        for stale in final.parent.glob(".frames.npy.*.partial"):  # left by a killed process
+            stale.unlink(missing_ok=True)
+        partial = final.with_name(f".frames.npy.{os.getpid()}-{secrets.token_hex(4)}.partial")
+        try:
+            _render(cfg, index, generate(cfg, index, person), open_frames_file(partial, cfg.frames, cfg.frame_size))
+            partial.replace(final)
+        finally:
+            partial.unlink(missing_ok=True)
         progress.advance(task)
     progress.remove(task)
     manifest = dataclasses.replace(dataset.manifest, frame_size=cfg.frame_size)
     write_text(root / "manifest.json", manifest.to_json())
+
+
+def _frames_sound(path: Path, cfg: SyntheticConfig) -> bool:
+    """Whether ``path`` is a complete frames.npy of the shape ``cfg`` gives."""
+    try:
+        return frames_header(path)[0] == (cfg.frames, cfg.frame_size, cfg.frame_size, 3)
+    except DatasetError:
+        return False
+
+
+def _render(cfg: SyntheticConfig, index: int, signals: ParticipantSignals, out: np.memmap) -> None:
+    """Draw participant ``index``'s face frames into ``out`` and flush it to disk."""
+    render_frames(face_identity(cfg, index, signals.person), signals.expression, cfg.frame_size,
+                  stream(cfg, index, "render"), out, nuisance_scale=cfg.frame_nuisance)
+    out.flush()
 
 
 def face_identity(cfg: SyntheticConfig, index: int, person: Person) -> FaceIdentity:
