@@ -27,9 +27,9 @@ def measure(rnn: str, profile: str, batches: int) -> dict:
     from privbench.models.heads import SequenceRegressor
 
     cfg = build(AUConfig, profile_values("au", profile, rnn), profile)
-    model = SequenceRegressor(35, rnn, cfg.hidden, cfg.layers, cfg.fc_units, cfg.dropout)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    inputs, labels = torch.randn(cfg.batch_size, cfg.seq_len, 35), torch.randn(cfg.batch_size, cfg.seq_len, 2)
+    model = SequenceRegressor(35, rnn, cfg.head.hidden, cfg.head.layers, cfg.head.fc_units, cfg.head.dropout)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr)
+    inputs, labels = torch.randn(cfg.optim.batch_size, cfg.windows.seq_len, 35), torch.randn(cfg.optim.batch_size, cfg.windows.seq_len, 2)
     times = []
     for i in range(batches + 1):
         start = time.perf_counter()
@@ -38,13 +38,13 @@ def measure(rnn: str, profile: str, batches: int) -> dict:
         optimizer.step()
         if i:  # the first batch is warm-up
             times.append(time.perf_counter() - start)
-    windows = TRAIN_PARTICIPANTS * len(window_starts(FRAMES_PER_PARTICIPANT, cfg.seq_len, cfg.stride))
+    windows = TRAIN_PARTICIPANTS * len(window_starts(FRAMES_PER_PARTICIPANT, cfg.windows.seq_len, cfg.windows.stride))
     per_batch = sorted(times)[len(times) // 2]
     return {
-        "rnn": rnn, "profile": profile, "seq_len": cfg.seq_len, "hidden": cfg.hidden, "layers": cfg.layers,
+        "rnn": rnn, "profile": profile, "seq_len": cfg.windows.seq_len, "hidden": cfg.head.hidden, "layers": cfg.head.layers,
         "parameters": sum(p.numel() for p in model.parameters()),
         "seconds_per_batch": round(per_batch, 4),
-        "seconds_per_epoch": round(per_batch * -(-windows // cfg.batch_size), 1),
+        "seconds_per_epoch": round(per_batch * -(-windows // cfg.optim.batch_size), 1),
         "peak_rss_mb": round(peak_rss_mb()),
     }
 

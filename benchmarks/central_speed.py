@@ -58,10 +58,10 @@ def timed(fn, device: torch.device) -> float:
 
 @torch.no_grad()
 def inference(cfg: CentralConfig, device: torch.device, size: int, frames: int, repeats: int) -> dict:
-    backbone, _ = build_backbone(cfg.backbone)
-    ours = FrameSequenceModel.create(backbone, "bilstm", cfg.hidden, cfg.layers).to(device).eval()
-    bare = BareModel(cfg.hidden).to(device).eval()
-    transform = FrameTransform(cfg.normalise, cfg.input_size)
+    backbone, _ = build_backbone(cfg.frames.backbone)
+    ours = FrameSequenceModel.create(backbone, "bilstm", cfg.head.hidden, cfg.head.layers).to(device).eval()
+    bare = BareModel(cfg.head.hidden).to(device).eval()
+    transform = FrameTransform(cfg.frames.normalise, cfg.frames.input_size)
     stored = np.random.default_rng(0).integers(0, 256, (frames, size, size, 3), dtype=np.uint8)
     statistics_ = frame_statistics(stored)
     side = transform.input_size(size)
@@ -83,12 +83,12 @@ def inference(cfg: CentralConfig, device: torch.device, size: int, frames: int, 
 
 
 def training(cfg: CentralConfig, device: torch.device, size: int, steps: int) -> dict:
-    backbone, _ = build_backbone(cfg.backbone)
-    model = FrameSequenceModel.create(backbone, "bigru", cfg.hidden, cfg.layers).to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    side = FrameTransform(cfg.normalise, cfg.input_size).input_size(size)
-    frames = torch.randn(cfg.batch_size, cfg.seq_len, 3, side, side, device=device)
-    labels = torch.randn(cfg.batch_size, cfg.seq_len, 2, device=device)
+    backbone, _ = build_backbone(cfg.frames.backbone)
+    model = FrameSequenceModel.create(backbone, "bigru", cfg.head.hidden, cfg.head.layers).to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr)
+    side = FrameTransform(cfg.frames.normalise, cfg.frames.input_size).input_size(size)
+    frames = torch.randn(cfg.optim.batch_size, cfg.windows.seq_len, 3, side, side, device=device)
+    labels = torch.randn(cfg.optim.batch_size, cfg.windows.seq_len, 2, device=device)
 
     def step() -> None:
         optimizer.zero_grad()
@@ -97,8 +97,8 @@ def training(cfg: CentralConfig, device: torch.device, size: int, steps: int) ->
 
     step()
     seconds = statistics.median(timed(step, device) for _ in range(steps))
-    return {"batch_frames": cfg.batch_size * cfg.seq_len, "seconds_per_step": seconds,
-            "train_frames_per_second": cfg.batch_size * cfg.seq_len / seconds}
+    return {"batch_frames": cfg.optim.batch_size * cfg.windows.seq_len, "seconds_per_step": seconds,
+            "train_frames_per_second": cfg.optim.batch_size * cfg.windows.seq_len / seconds}
 
 
 def main() -> None:

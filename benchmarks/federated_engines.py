@@ -57,7 +57,8 @@ def main() -> None:
     args = parser.parse_args()
     clients = make_clients(Path(tempfile.mkdtemp()), args.clients, args.frames)
     training = LocalTraining(seq_len=16, stride=16, batch_size=8, local_epochs=1, lr=1e-3, loss="mse")
-    plan = FederationPlan(args.rounds, 1.0, args.clients, "mean", 0, 0)
+    plan = FederationPlan(rounds=args.rounds, client_fraction=1.0, min_clients=args.clients, aggregation="mean",
+                          patience=0, capture_mb=0)
     cpu, quiet = torch.device("cpu"), Progress(enabled=False)
 
     start = time.perf_counter()

@@ -2,8 +2,9 @@
 
 A config file maps a profile name to flat settings. ``default`` holds every key; other profiles
 list only what they change, and ``<profile>.<variant>`` (e.g. ``paper.bigru``) refines a profile
-for one RNN head. Values are checked against a frozen dataclass: unknown keys and values of the
-wrong type raise ``ConfigError``.
+for one RNN head. Values are checked against a frozen dataclass, composed of ``Group`` dataclasses
+(privbench.settings) whose keys stay flat: unknown keys and values of the wrong type raise
+``ConfigError``.
 """
 
 from __future__ import annotations
@@ -37,21 +38,41 @@ def profile_values(config_name: str, profile: str, variant: str | None = None) -
     return values
 
 
-def build(cls: type[T], values: Mapping[str, Any], where: str) -> T:
-    """Instantiate dataclass ``cls`` from ``values``, checking keys and types.
+class Group:
+    """Marks a dataclass as a group of settings inside a method config: its keys are addressed by
+    their own names in YAML and ``--set`` (``lr``, not ``optim.lr``; the long form works too)."""
 
-    Dotted keys (``backbone.norm``) fill nested dataclass fields.
+
+def build(cls: type[T], values: Mapping[str, Any], where: str) -> T:
+    """Instantiate dataclass ``cls`` from flat ``values``, checking keys and types.
+
+    Keys of a group field go to that group; dotted keys (``backbone.norm``, ``optim.lr``) fill
+    nested dataclass fields.
     """
     values = _nest(values)
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(values) - set(names))
+    groups = {n: hints[n] for n in names if _is_group(hints[n])}
+    own: dict[str, Any] = {}
+    grouped: dict[str, dict[str, Any]] = {g: {} for g in groups}
+    unknown = []
+    for key, value in values.items():
+        holder = key if key in groups and isinstance(value, Mapping) else _group_of(groups, key)
+        if holder is not None:
+            grouped[holder].update(value if holder == key else {key: value})
+        elif key in names:
+            own[key] = value
+        else:
+            unknown.append(key)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; valid: {', '.join(names)}")
-    missing = [n for n in names if n not in values and _required(cls, n)]
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; valid: {', '.join(keys_of(cls))}")
+    missing = [n for n in names if n not in groups and n not in own and _required(cls, n)]
+    missing += [k for g, kind in groups.items() for k in _field_names(kind)
+                if k not in grouped[g] and _required(kind, k)]
     if missing:
         raise ConfigError(f"{where}: missing key(s) {', '.join(missing)}")
-    kwargs = {n: _coerce(hints[n], values[n], f"{where}: {n}") for n in names if n in values}
+    kwargs = {n: _coerce(hints[n], v, f"{where}: {n}") for n, v in own.items()}
+    kwargs.update({g: build(kind, grouped[g], where) for g, kind in groups.items()})
     return cls(**kwargs)
 
 
@@ -66,8 +87,46 @@ def override(obj: T, assignments: list[str], where: str = "--set") -> T:
 
 
 def to_dict(obj: Any) -> Any:
-    """A dataclass tree as plain dicts (for config.yaml and hashing)."""
-    return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else obj
+    """A config as plain dicts, one level (groups flattened; other dataclasses nested): config.yaml,
+    the deployed client's settings and cache keys. ``build`` reads it back."""
+    if not dataclasses.is_dataclass(obj):
+        return obj
+    flat: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, Group):
+            flat.update(to_dict(value))
+        else:
+            flat[f.name] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+    return flat
+
+
+def keys_of(cls: type) -> list[str]:
+    """Every key a config class takes, as written in YAML and ``--set`` (``backbone.norm`` for nested ones)."""
+    hints = typing.get_type_hints(cls)
+    keys: list[str] = []
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        if _is_group(hint):
+            keys += keys_of(hint)
+        elif dataclasses.is_dataclass(hint):
+            keys += [f"{f.name}.{k}" for k in keys_of(hint)]
+        else:
+            keys.append(f.name)
+    return keys
+
+
+def _is_group(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, Group)
+
+
+def _field_names(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def _group_of(groups: Mapping[str, type], key: str) -> str | None:
+    """The group field holding ``key``, if any."""
+    return next((g for g, kind in groups.items() if key in _field_names(kind)), None)
 
 
 def _nest(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -82,30 +141,23 @@ def _nest(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _set(obj: Any, path: list[str], value: Any, key: str, where: str) -> Any:
-    names = [f.name for f in dataclasses.fields(obj)]
+    names = _field_names(type(obj))
     head = path[0]
     if head not in names:
-        raise ConfigError(f"{where}: unknown key {key!r}; valid: {', '.join(_flat_keys(obj))}")
+        groups = {n: type(getattr(obj, n)) for n in names if isinstance(getattr(obj, n), Group)}
+        holder = _group_of(groups, head)
+        if holder is None:
+            raise ConfigError(f"{where}: unknown key {key!r}; valid: {', '.join(keys_of(type(obj)))}")
+        return dataclasses.replace(obj, **{holder: _set(getattr(obj, holder), path, value, key, where)})
     current = getattr(obj, head)
     if len(path) > 1:
         if not dataclasses.is_dataclass(current):
-            raise ConfigError(f"{where}: unknown key {key!r}; valid: {', '.join(_flat_keys(obj))}")
+            raise ConfigError(f"{where}: unknown key {key!r}; valid: {', '.join(keys_of(type(obj)))}")
         return dataclasses.replace(obj, **{head: _set(current, path[1:], value, key, where)})
     if dataclasses.is_dataclass(current):
-        raise ConfigError(f"{where}: {key!r} is a group; set one of its keys, e.g. {key}.{_flat_keys(current)[0]}")
+        raise ConfigError(f"{where}: {key!r} is a group; set one of its keys, e.g. {keys_of(type(current))[0]}")
     hint = typing.get_type_hints(type(obj))[head]
     return dataclasses.replace(obj, **{head: _coerce(hint, value, f"{where}: {key}")})
-
-
-def _flat_keys(obj: Any, prefix: str = "") -> list[str]:
-    keys = []
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        if dataclasses.is_dataclass(value):
-            keys += _flat_keys(value, f"{prefix}{f.name}.")
-        else:
-            keys.append(prefix + f.name)
-    return keys
 
 
 def _required(cls: type, name: str) -> bool:

@@ -14,6 +14,7 @@ from privbench.data.generate import synthetic_dataset
 from privbench.data.layout import Dataset
 from privbench.data.splits import make_splits
 from privbench.data.synthetic import SyntheticConfig
+from privbench.data.validate import validate
 from privbench.errors import ConfigError
 from privbench.evaluate.efficiency import PeakMemory
 from privbench.io import atomic_dir
@@ -73,10 +74,12 @@ def resolve(method: str, rnn: str, profile: str = "default", seed: int = 0, fold
 
 
 def open_dataset(spec: RunSpec, progress: Progress) -> Dataset:
+    """The run's dataset, checked whole by ``data validate``'s checks before any training, so a
+    broken file stops the run at once with the line ``validate`` would print."""
     runner = METHODS.get(spec.method)
-    if spec.synthetic is not None:
-        return Dataset(synthetic_dataset(spec.synthetic, runner.needs_frames, progress))
-    return Dataset(Path(spec.data))
+    root = synthetic_dataset(spec.synthetic, runner.needs_frames, progress) if spec.synthetic else Path(spec.data)
+    validate(root)
+    return Dataset(root)
 
 
 def pick_device(name: str) -> torch.device:
@@ -101,7 +104,7 @@ def run(spec: RunSpec, out: Path | None = None, progress: Progress | None = None
         started = now()
         with PeakMemory() as memory:
             dataset = open_dataset(spec, progress)
-            splits = make_splits(dataset.ids, spec.folds, spec.seed, getattr(spec.train, "val_participants", 0))
+            splits = make_splits(dataset.ids, spec.folds, spec.seed, spec.train.stopping.val_participants)
             result = cross_validate(METHODS.get(spec.method), dataset, splits, spec.train, spec.rnn, spec.seed,
                                     device, progress)
         metrics = {**result.summary(), "efficiency": {**result.efficiency, "peak_rss_mb": memory.mb}}

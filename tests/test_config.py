@@ -1,6 +1,6 @@
 import pytest
 
-from privbench.config import build, override, profile_values
+from privbench.config import build, keys_of, override, profile_values, to_dict
 from privbench.errors import ConfigError
 from privbench.experiment import resolve
 from privbench.methods.au import AUConfig
@@ -10,15 +10,14 @@ def test_profiles_inherit_default_and_paper_refines_per_rnn():
     quick = profile_values("au", "quick")
     assert quick["epochs"] == 8 and quick["fc_units"] == 10
     paper = {rnn: build(AUConfig, profile_values("au", "paper", rnn), "x") for rnn in ("bigru", "bilstm", "rnn")}
-    assert (paper["bigru"].seq_len, paper["bigru"].hidden, paper["bigru"].layers) == (600, 512, 6)
-    assert (paper["bilstm"].seq_len, paper["bilstm"].hidden, paper["bilstm"].layers) == (600, 128, 6)
-    assert (paper["rnn"].seq_len, paper["rnn"].hidden, paper["rnn"].layers) == (2000, 128, 2)
-    assert all(c.lr == 1e-4 and c.epochs == 100 for c in paper.values())
+    shapes = {rnn: (c.windows.seq_len, c.head.hidden, c.head.layers) for rnn, c in paper.items()}
+    assert shapes == {"bigru": (600, 512, 6), "bilstm": (600, 128, 6), "rnn": (2000, 128, 2)}
+    assert all(c.optim.lr == 1e-4 and c.epochs == 100 for c in paper.values())
 
 
 def test_set_overrides_are_typed():
     spec = resolve("au", "rnn", "quick", assignments=["lr=1e-2", "loss=ccc", "data.participants=5"])
-    assert spec.train.lr == 0.01 and spec.train.loss == "ccc"
+    assert spec.train.optim.lr == 0.01 and spec.train.optim.loss == "ccc"
     assert spec.synthetic.participants == 5
 
 
@@ -53,4 +52,33 @@ def test_unknown_names_list_the_valid_ones(kwargs, message):
 def test_override_leaves_the_original_untouched():
     cfg = build(AUConfig, profile_values("au", "default"), "x")
     changed = override(cfg, ["hidden=8"])
-    assert cfg.hidden == 32 and changed.hidden == 8
+    assert cfg.head.hidden == 32 and changed.head.hidden == 8
+
+
+@pytest.mark.parametrize("method", ["au", "central", "fedavg"])
+def test_every_yaml_key_reaches_the_typed_config_and_round_trips(method):
+    from privbench.methods import METHODS
+
+    config_type = METHODS.get(method).config_type
+    values = profile_values(method, "default")
+    config = build(config_type, values, method)
+    assert sorted(keys_of(config_type)) == sorted(values)  # the YAML lists every key, no more
+    assert build(config_type, to_dict(config), "again") == config
+    assert override(config, ["lr=0.5"]).optim.lr == 0.5  # flat keys reach their group ...
+    assert override(config, ["optim.lr=0.5"]).optim.lr == 0.5  # ... and so does the long form
+
+
+def test_a_key_missing_from_a_group_is_named():
+    values = profile_values("fedavg", "default")
+    del values["client_timeout"]
+    from privbench.methods.fedavg import FedAvgConfig
+
+    with pytest.raises(ConfigError, match="missing key.*client_timeout"):
+        build(FedAvgConfig, values, "fedavg")
+
+
+def test_groups_are_keyword_only():
+    from privbench.settings import WindowSettings
+
+    with pytest.raises(TypeError):
+        WindowSettings(16, 8)

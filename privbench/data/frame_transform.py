@@ -13,15 +13,15 @@ Two normalisations:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import torch
 from torch.nn import functional
 
+from privbench.settings import Normalisation
+
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32) * 255
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32) * 255
-Normalisation = Literal["person", "imagenet"]
 
 
 @dataclass(frozen=True)

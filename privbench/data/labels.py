@@ -15,6 +15,7 @@ def gold_labels(dataset: Dataset, pid: str, timestamps: np.ndarray) -> np.ndarra
             f"{dataset.root / pid}: no ratings.csv; this dataset is AU-only (usable by attacks, not by `run`)"
         )
     ratings = dataset.ratings(pid)
+    source = "aus.csv" if dataset.has_aus(pid) else "frames.csv"
     check_aligned(dataset.root / pid / "ratings.csv", ratings["timestamp"].to_numpy(float), timestamps,
-                  dataset.manifest.fps, "the features")
+                  dataset.manifest.fps, source)
     return ratings[list(DIMENSIONS)].to_numpy(np.float32)

@@ -61,6 +61,10 @@ class Manifest:
             raise DatasetError(f"{path.parent}: not a privbench dataset (no manifest.json)") from None
         except json.JSONDecodeError as err:
             raise DatasetError(f"{path}: malformed JSON ({err.msg}, line {err.lineno})") from None
+        except UnicodeDecodeError:
+            raise DatasetError(f"{path}: not a UTF-8 text file") from None
+        except (IsADirectoryError, PermissionError) as err:
+            raise DatasetError(f"{path}: cannot read ({err.strerror})") from None
         if not isinstance(raw, dict):
             raise DatasetError(f"{path}: expected a JSON object, found {type(raw).__name__}")
         missing = {"name", "fps"} - set(raw)
@@ -195,9 +199,11 @@ def check_frame_index(path: Path, table: pd.DataFrame) -> None:
 
 
 def check_aligned(path: Path, times: np.ndarray, features: np.ndarray, fps: float, source: str) -> None:
-    """A table's rows must match the feature rows (``source``) one to one, within half a frame."""
+    """A table's rows must match the feature rows (``source``: the file name beside ``path``) one to one,
+    within half a frame."""
     if len(times) != len(features):
-        raise DatasetError(f"{path}: {len(times)} rows but {len(features)} in {source}")
+        raise DatasetError(f"{path}: {len(times)} rows but {len(features)} in {path.with_name(source)} "
+                           "(one of the two is truncated or from another recording)")
     if np.abs(times - features).max() > 0.5 / fps:
         row = int(np.argmax(np.abs(times - features) > 0.5 / fps))
         raise DatasetError(f"{path}: timestamps do not match {source} (data row {row + 1})")

@@ -20,9 +20,10 @@ from privbench.train.loop import adam, train_epoch
 StateDict = dict[str, torch.Tensor]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LocalTraining:
-    """What a client needs to know to train (sent by the server with the weights)."""
+    """What a client needs to know to train (sent by the server with the weights; a deployed client
+    receives ``privbench.config.to_dict`` of it and rebuilds it with ``build``, checked)."""
 
     seq_len: int
     stride: int

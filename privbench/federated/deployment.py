@@ -1,16 +1,19 @@
-"""The Flower deployment engine: the same server loop and client step on a SuperLink and SuperNodes.
+"""The Flower deployment engine's transport: the job file and the ``flwr run`` launcher.
 
 Processes (docs/federated.md shows the commands, with TLS and node authentication):
 
 - a SuperLink (``flower-superlink``), started by the operator;
 - one SuperNode per participant, on the machine holding that participant's data, started with
-  ``--node-config 'participant="P01" dataset="/data/recola"'``; its ClientApp (``client_app``
-  below) trains only that participant and answers the server's query with its id;
+  ``--node-config 'participant="P01" dataset="/data/recola"'``; its ClientApp
+  (``privbench.methods.fedavg_apps:client_app``) trains only that participant;
 - ``privbench run --method fedavg --engine deployment --superlink HOST:PORT`` on the SuperLink's
-  machine submits one Flower run per fold with ``flwr run``. The SuperLink starts the ServerApp
-  (``server_app`` below), which reads the fold's job file, runs ``run_rounds`` over the grid,
-  evaluates the validation participants each round and writes the global model and history next to
-  the job file; ``privbench run`` then predicts the test participants with that model.
+  machine submits one Flower run per fold with ``run_deployment`` below. The SuperLink starts the
+  ServerApp (``privbench.methods.fedavg_apps:server_app``), which reads the fold's job file, runs
+  the server loop over the grid and writes the global model and history next to the job file
+  (``RESULT_WEIGHTS``, ``RESULT_HISTORY``); ``privbench run`` then predicts the test participants.
+
+The apps live in the method layer (they build the method's model and read its data); this module
+knows nothing of either.
 """
 
 from __future__ import annotations
@@ -22,32 +25,18 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from functools import cache
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import torch
-from flwr.app import Context, Message
-from flwr.clientapp import ClientApp
-from flwr.serverapp import Grid, ServerApp
 
-from privbench.data.frame_transform import FrameTransform
-from privbench.data.frames import FrameSequence
-from privbench.data.layout import Dataset
 from privbench.errors import InputError
-from privbench.federated.client import LocalTraining, local_update
-from privbench.federated.flower_engine import grid_executor, identity_reply, train_reply
-from privbench.federated.inprocess import FederatedHistory, run_rounds
-from privbench.io import atomic_dir
+from privbench.federated.inprocess import FederatedHistory
 from privbench.progress import Progress
 
 APP_NAME = "privbench-fedavg"
 CONNECTION = "privbench"
 RESULT_WEIGHTS, RESULT_HISTORY = "weights.pt", "history.pt"
-MODEL_KEYS = ("hidden", "layers", "fc_units", "dropout", "frame_step", "input_size", "normalise")
-TRAINING_KEYS = ("seq_len", "stride", "batch_size", "local_epochs", "lr", "loss", "warmup_rounds", "warmup_steps",
-                 "warmup_batch", "backbone_lr_scale")
 
 
 @dataclass(frozen=True)
@@ -57,7 +46,7 @@ class DeploymentJob:
     dataset: str  # the dataset folder on the SuperLink's machine (validation participants' data)
     train: list[str]  # the clients: participants whose SuperNodes train
     validation: list[str]
-    config: dict[str, Any]  # FedAvgConfig fields (backbone as a dict)
+    config: dict[str, Any]  # the method config as privbench.config.to_dict writes it
     rnn: str
     seed: int
 
@@ -67,78 +56,6 @@ class DeploymentJob:
     @classmethod
     def load(cls, path: Path) -> DeploymentJob:
         return cls(**json.loads(Path(path).read_text()))
-
-
-def client_settings(config: Any, rnn: str) -> dict[str, str]:
-    """What every client needs besides the weights: the model and local training settings."""
-    spec = {key: getattr(config, key) for key in (*MODEL_KEYS, *TRAINING_KEYS)}
-    return {"spec": json.dumps({**spec, "rnn": rnn, "norm": config.backbone.norm})}
-
-
-# ----------------------------------------------------------------------------------------------- client
-client_app = ClientApp()
-
-
-def _node_participant(context: Context) -> tuple[str, str]:
-    try:
-        return str(context.node_config["participant"]), str(context.node_config["dataset"])
-    except KeyError as err:
-        raise ValueError(f"this SuperNode's --node-config lacks {err.args[0]!r} (participant and dataset)") from None
-
-
-@cache
-def _local_sequence(dataset: str, participant: str, step: int, normalise: str, input_size: int) -> FrameSequence:
-    from privbench.methods.frame_fold import frame_sequence  # here: privbench.methods imports this module
-
-    return frame_sequence(Dataset(dataset), participant, step, FrameTransform(normalise, input_size))
-
-
-@client_app.query()
-def identify(msg: Message, context: Context) -> Message:
-    return identity_reply(msg, _node_participant(context)[0])
-
-
-@client_app.train()
-def train(msg: Message, context: Context) -> Message:
-    from privbench.methods.frame_fold import build_model
-    from privbench.models.backbone import BackboneConfig
-
-    participant, dataset = _node_participant(context)
-    spec = json.loads(str(msg.content["config"]["spec"]))
-    sequence = _local_sequence(dataset, participant, spec["frame_step"], spec["normalise"], spec["input_size"])
-    model_config = SimpleNamespace(**spec, backbone=BackboneConfig("none", spec["norm"]))
-    model, _ = build_model(model_config, spec["rnn"], 0)  # the architecture only: the weights come with msg
-    training = LocalTraining(**{key: spec[key] for key in TRAINING_KEYS})
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    config = msg.content["config"]
-    return train_reply(msg, local_update(model, msg.content["arrays"].to_torch_state_dict(), participant, sequence,
-                                         training, int(config["seed"]), device, int(config["round"])))
-
-
-# ----------------------------------------------------------------------------------------------- server
-server_app = ServerApp()
-
-
-@server_app.main()
-def main(grid: Grid, context: Context) -> None:
-    from privbench.data.splits import Split
-    from privbench.methods.fedavg import FedAvgConfig, federation_plan, local_training
-    from privbench.methods.frame_fold import FrameFold
-    from privbench.models.backbone import BackboneConfig
-
-    job_path = Path(str(context.run_config["job"]))
-    job = DeploymentJob.load(job_path)
-    config = FedAvgConfig(**{**job.config, "backbone": BackboneConfig(**job.config["backbone"])})
-    split = Split(0, tuple(job.train), tuple(job.validation), ())
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    fold = FrameFold.prepare(Dataset(job.dataset), split, config, job.rnn, job.seed, device, local_train=False)
-    plan = federation_plan(config)
-    execute = grid_executor(grid, job.train, job.seed, config.client_timeout, client_settings(config, job.rnn))
-    history = run_rounds(fold.model, job.train, local_training(config), plan, fold.validator, job.seed,
-                         Progress(enabled=False), execute)
-    with atomic_dir(job_path.parent / "result") as out:
-        torch.save({k: v.cpu() for k, v in fold.model.state_dict().items()}, out / RESULT_WEIGHTS)
-        torch.save(history, out / RESULT_HISTORY)
 
 
 # ----------------------------------------------------------------------------------------------- launcher
@@ -157,8 +74,8 @@ dependencies = []
 publisher = "privbench"
 
 [tool.flwr.app.components]
-serverapp = "privbench.federated.deployment:server_app"
-clientapp = "privbench.federated.deployment:client_app"
+serverapp = "privbench.methods.fedavg_apps:server_app"
+clientapp = "privbench.methods.fedavg_apps:client_app"
 
 [tool.flwr.app.config]
 job = ""

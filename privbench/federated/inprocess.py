@@ -25,8 +25,10 @@ from privbench.types import ClientUpdate
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FederationPlan:
+    """The server loop's settings."""
+
     rounds: int
     client_fraction: float
     min_clients: int

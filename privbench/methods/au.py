@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import torch
@@ -20,32 +19,23 @@ from privbench.evaluate.predict import predict_sequence
 from privbench.methods.base import METHODS, FoldOutput
 from privbench.models.heads import SequenceRegressor
 from privbench.progress import Progress
+from privbench.settings import HeadSettings, OptimiserSettings, PrivacySettings, StoppingSettings, WindowSettings
 from privbench.train.loop import fit
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AUConfig:
-    """Settings of the ``au`` method (configs/au.yaml documents each)."""
+    """Settings of the ``au`` method (configs/au.yaml documents each key)."""
 
-    seq_len: int
-    stride: int
-    hidden: int
-    layers: int
-    fc_units: int
-    dropout: float
-    loss: Literal["mse", "ccc"]
-    lr: float
+    windows: WindowSettings
+    head: HeadSettings
+    optim: OptimiserSettings
+    stopping: StoppingSettings
+    privacy: PrivacySettings
     epochs: int
-    batch_size: int
-    patience: int
-    val_participants: int
 
     def __post_init__(self) -> None:
-        for name in ("seq_len", "stride", "hidden", "layers", "fc_units", "epochs", "batch_size"):
-            require(getattr(self, name) > 0, f"{name} must be positive, got {getattr(self, name)}")
-        require(self.lr > 0, f"lr must be positive, got {self.lr}")
-        require(0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout}")
-        require(self.patience >= 0 and self.val_participants >= 0, "patience and val_participants must be >= 0")
+        require(self.epochs > 0, f"epochs must be positive, got {self.epochs}")
 
 
 def au_sequence(dataset: Dataset, pid: str) -> Sequence:
@@ -71,34 +61,34 @@ class AUMethod:
         train, validation, test = ([au_sequence(dataset, pid) for pid in ids]
                                    for ids in (split.train, split.validation, split.test))
         shortest = min(train + validation + test, key=lambda s: len(s.inputs))
-        if config.seq_len > len(shortest.inputs):
+        if config.windows.seq_len > len(shortest.inputs):
             raise ConfigError(
-                f"seq_len {config.seq_len} is longer than participant {shortest.participant}'s "
+                f"seq_len {config.windows.seq_len} is longer than participant {shortest.participant}'s "
                 f"{len(shortest.inputs)} frames"
             )
         normalize = Normalizer.fit(train)
         train, validation, test = ([normalize(s) for s in part] for part in (train, validation, test))
 
-        model = SequenceRegressor(train[0].inputs.shape[1], rnn, config.hidden, config.layers,
-                                  config.fc_units, config.dropout).to(device)
+        model = SequenceRegressor(train[0].inputs.shape[1], rnn, config.head.hidden, config.head.layers,
+                                  config.head.fc_units, config.head.dropout).to(device)
         loader = DataLoader(
-            WindowDataset(train, config.seq_len, config.stride), batch_size=config.batch_size,
+            WindowDataset(train, config.windows.seq_len, config.windows.stride), batch_size=config.optim.batch_size,
             shuffle=True, generator=torch.Generator().manual_seed(seed),
         )
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.optim.lr)
         def predict(m: torch.nn.Module, seq: Sequence) -> np.ndarray:
             def fetch(start: int, stop: int) -> torch.Tensor:
                 return torch.from_numpy(seq.inputs[start:stop])
 
-            return predict_sequence(m, fetch, len(seq.inputs), config.seq_len, config.batch_size, device)
+            return predict_sequence(m, fetch, len(seq.inputs), config.windows.seq_len, config.optim.batch_size, device)
 
         checked = validation or train
 
         def validate(m: torch.nn.Module) -> float:
             return mean_ccc([s.labels for s in checked], [predict(m, s) for s in checked])
 
-        history = fit(model, loader, optimizer, config.loss, config.epochs, validate,
-                      config.patience if validation else 0, device, progress)
+        history = fit(model, loader, optimizer, config.optim.loss, config.epochs, validate,
+                      config.stopping.patience if validation else 0, device, progress)
         width = train[0].inputs.shape[1]
         return FoldOutput(
             predictions={s.participant: predict(model, s) for s in test},

@@ -19,6 +19,7 @@ from privbench.evaluate.predict import predict_sequence
 from privbench.methods.base import FoldOutput
 from privbench.models.backbone import build_backbone
 from privbench.models.frame_model import FrameSequenceModel
+from privbench.settings import BackboneConfig, HeadSettings
 from privbench.train.loop import FitHistory
 
 
@@ -41,13 +42,12 @@ def predict_frames(model: torch.nn.Module, seq: FrameSequence, window: int, batc
     return np.stack([np.interp(every, seq.rows, sparse[:, d]) for d in range(sparse.shape[1])], axis=1)
 
 
-def build_model(config: Any, rnn: str, seed: int) -> tuple[FrameSequenceModel, str]:
+def build_model(head: HeadSettings, backbone: BackboneConfig, rnn: str, seed: int) -> tuple[FrameSequenceModel, str]:
     """A freshly initialised ResNet18 + RNN (seeded: every engine and process builds the same one) and a
     statement of where the backbone weights came from."""
     torch.manual_seed(seed)
-    backbone, weights = build_backbone(config.backbone)
-    return FrameSequenceModel.create(backbone, rnn, config.hidden, config.layers, config.fc_units,
-                                     config.dropout), weights
+    features, weights = build_backbone(backbone)
+    return FrameSequenceModel.create(features, rnn, head.hidden, head.layers, head.fc_units, head.dropout), weights
 
 
 @dataclass
@@ -71,18 +71,18 @@ class FrameFold:
                 device: torch.device, local_train: bool = True) -> FrameFold:
         """Open the split's sequences and build the model; ``local_train`` False leaves the training
         participants' data unread (a deployed server: their data stays on their SuperNodes)."""
-        transform = FrameTransform(config.normalise, config.input_size)
-        train, validation, test = ([frame_sequence(dataset, pid, config.frame_step, transform) for pid in ids]
+        transform = FrameTransform(config.frames.normalise, config.frames.input_size)
+        train, validation, test = ([frame_sequence(dataset, pid, config.frames.frame_step, transform) for pid in ids]
                                    for ids in (split.train if local_train else (), split.validation, split.test))
         shortest = min(train + validation + test, key=lambda s: len(s.rows), default=None)
-        if shortest is not None and config.seq_len > len(shortest.rows):
-            raise ConfigError(f"seq_len {config.seq_len} x frame_step {config.frame_step} is longer than "
+        if shortest is not None and config.windows.seq_len > len(shortest.rows):
+            raise ConfigError(f"seq_len {config.windows.seq_len} x frame_step {config.frames.frame_step} is longer than "
                               f"participant {shortest.participant}'s {len(shortest.gold)} frames")
-        model, weights = build_model(config, rnn, seed)
+        model, weights = build_model(config.head, config.frames.backbone, rnn, seed)
         return cls(train, validation, test, model.to(device), config, device, {"backbone_weights": weights})
 
     def predict(self, model: torch.nn.Module, seq: FrameSequence) -> np.ndarray:
-        return predict_frames(model, seq, self.config.seq_len, self.config.batch_size, self.device)
+        return predict_frames(model, seq, self.config.windows.seq_len, self.config.optim.batch_size, self.device)
 
     def validate(self, model: torch.nn.Module) -> float:
         """Mean CCC over both dimensions on the validation participants."""

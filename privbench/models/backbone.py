@@ -8,26 +8,18 @@ trains faster from scratch) and the run says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import torch
 from torch import nn
 from torchvision.models import ResNet18_Weights, resnet18
 
 from privbench.errors import InputError
+from privbench.settings import BackboneConfig
+
+__all__ = ["FEATURES", "BackboneConfig", "build_backbone", "cached_weights_path"]
 
 FEATURES = 512
-
-
-@dataclass(frozen=True)
-class BackboneConfig:
-    """``weights``: a ResNet18 state-dict file, "auto" (torch hub cache if present, else random) or "none"
-    (random, whatever the cache holds)."""
-
-    weights: str
-    norm: Literal["batch", "group"]
 
 
 def cached_weights_path() -> Path:
