@@ -18,7 +18,7 @@ from privbench.evaluate.metrics import ccc, mean_ccc, pcc, rmse
 from privbench.io import OutputClaim, atomic_dir, write_json
 from privbench.methods.base import FoldOutput
 from privbench.progress import Progress
-from privbench.train.crossval import cross_validate
+from privbench.experiment.crossval import cross_validate
 from privbench.train.loop import FitHistory
 
 runner = CliRunner()

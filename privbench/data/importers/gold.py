@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from privbench.evaluate.metrics import ccc
+from privbench.stats import ccc_numpy
 from privbench.registry import Registry
 
 Fusion = Callable[[np.ndarray], np.ndarray]
@@ -39,7 +39,7 @@ def ewe_weights(ratings: np.ndarray) -> np.ndarray:
     if raters == 1:
         return np.ones(1)
     agreement = np.array([
-        np.mean([ccc(ratings[:, r], ratings[:, s]) for s in range(raters) if s != r]) for r in range(raters)
+        np.mean([ccc_numpy(ratings[:, r], ratings[:, s]) for s in range(raters) if s != r]) for r in range(raters)
     ])
     weights = np.clip(agreement, 0, None)
     return weights / weights.sum() if weights.sum() > 0 else np.full(raters, 1 / raters)

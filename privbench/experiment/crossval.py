@@ -1,4 +1,5 @@
-"""k-fold participant-independent cross-validation of a method, with the constant baseline beside it."""
+"""k-fold participant-independent cross-validation of a method, with the constant baseline beside it
+(the experiment layer: it drives a registered method over the folds)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from privbench.methods import METHODS
 from privbench.models.heads import RNNS
 from privbench.progress import Progress
 from privbench.results import git_commit, new_run_id, now, versions, write_result
-from privbench.train.crossval import CrossValidation, cross_validate
+from privbench.experiment.crossval import CrossValidation, cross_validate
 
 DEVICES = ("auto", "cpu", "cuda")
 
