@@ -20,7 +20,7 @@ import torch
 
 from privbench.data.frame_transform import FrameTransform
 from privbench.data.frames import FrameSequence, FrameStore
-from privbench.data.layout import open_frames_file
+from privbench.data.writer import open_frames_file
 from privbench.federated.client import LocalTraining
 from privbench.federated.flower_engine import run_flower_simulation
 from privbench.federated.inprocess import FederationPlan, run_inprocess

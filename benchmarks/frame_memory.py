@@ -20,7 +20,8 @@ import psutil
 from privbench.config import build, override, profile_values
 from privbench.data.faces import render_frames
 from privbench.data.generate import face_identity, write_synthetic
-from privbench.data.layout import Dataset, open_frames_file
+from privbench.data.layout import Dataset
+from privbench.data.writer import open_frames_file
 from privbench.data.synthetic import SyntheticConfig, generate, people, stream
 from privbench.experiment import resolve, run
 from privbench.progress import Progress

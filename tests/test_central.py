@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from privbench.cli import app
 from privbench.data.frame_transform import IMAGENET_MEAN, IMAGENET_STD, FrameTransform
 from privbench.data.frames import FrameSequence, FrameStore, FrameWindowDataset
-from privbench.data.layout import open_frames_file
+from privbench.data.writer import open_frames_file
 from privbench.errors import InputError
 from privbench.models.backbone import (
     BackboneConfig,

@@ -55,12 +55,12 @@ def test_the_run_registries_describe_every_entry_without_importing_it():
 
 
 def test_every_declared_entry_resolves_and_the_engines_match_the_config_type():
-    from privbench.methods.fedavg import FedAvgConfig
+    from privbench.settings import DeploymentSettings
 
     assert [METHODS.get(n).description for n in METHODS] == [d for _, d in METHODS.items()]
     assert [RNNS.get(n).bidirectional for n in RNNS] == [True, True, False]
     assert all(callable(ENGINES.get(n)) for n in ENGINES)
-    assert typing.get_args(typing.get_type_hints(FedAvgConfig)["engine"]) == tuple(ENGINES)
+    assert typing.get_args(typing.get_type_hints(DeploymentSettings)["engine"]) == tuple(ENGINES)
 
 
 @pytest.mark.parametrize(

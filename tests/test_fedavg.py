@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from privbench.cli import app
 from privbench.data.frame_transform import FrameTransform
 from privbench.data.frames import FrameSequence, FrameStore
-from privbench.data.layout import open_frames_file
+from privbench.data.writer import open_frames_file
 from privbench.errors import InputError
 from privbench.federated.aggregate import ServerMomentum, aggregate
 from privbench.federated.client import LocalTraining, local_update

@@ -10,7 +10,7 @@ from privbench.data.frame_transform import (
     merge_statistics,
 )
 from privbench.data.frames import FrameSequence, FrameStore
-from privbench.data.layout import open_frames_file
+from privbench.data.writer import open_frames_file
 from privbench.models.backbone import BackboneConfig, build_backbone
 from privbench.models.frame_model import FrameSequenceModel
 from privbench.progress import Progress

@@ -10,7 +10,8 @@ from privbench.cli import app
 from privbench.data.faces import render_frames, sample_identity
 from privbench.data.importers.align import align_stream, nearest_rows
 from privbench.data.importers.video import FaceSettings, import_video
-from privbench.data.layout import Dataset, FramesAppender
+from privbench.data.layout import Dataset
+from privbench.data.writer import FramesAppender
 from privbench.data.validate import validate
 
 runner = CliRunner()

@@ -156,3 +156,22 @@ def test_an_interrupted_write_leaves_nothing_and_keeps_the_old_result(tmp_path, 
             raise interrupt("stop")
     assert (out / "metrics.json").read_text() == "old"
     assert leftovers(tmp_path, "r") == []
+
+
+def test_an_error_raised_in_a_dataloader_worker_is_one_line(tiny_dataset, tmp_path):
+    from torch.utils.data import DataLoader, Dataset as TorchDataset
+
+    from privbench.cli.app import one_line
+    from privbench.errors import DatasetError
+
+    class Broken(TorchDataset):
+        def __len__(self) -> int:
+            return 2
+
+        def __getitem__(self, item: int):
+            raise DatasetError(f"{tmp_path}/P03/frames.npy: short read at row {item}")
+
+    with pytest.raises(DatasetError) as caught:
+        next(iter(DataLoader(Broken(), num_workers=1)))
+    assert len(str(caught.value).splitlines()) > 1  # torch adds the worker's traceback
+    assert one_line(caught.value) == f"{tmp_path}/P03/frames.npy: short read at row 0"

@@ -18,6 +18,16 @@ from privbench.errors import InputError
 INTERRUPTED = "interrupted: nothing was written"
 
 
+def one_line(err: InputError) -> str:
+    """The error's message on one line. An error raised in a DataLoader worker reaches us re-raised by
+    torch with the worker's traceback in its message; its last line is the original message."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else type(err).__name__
+    last = lines[-1]
+    return last.split(": ", 1)[1] if last.split(": ", 1)[0].endswith(type(err).__name__) else last
+
+
 class _Group(TyperGroup):
     """One line on stderr instead of a traceback or a box: ``error: ...`` (exit 2) or ``interrupted: ...`` (130)."""
 
@@ -25,7 +35,7 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except InputError as err:
-            typer.echo(f"error: {err}", err=True)
+            typer.echo(f"error: {one_line(err)}", err=True)
             raise typer.Exit(2) from None
         except (KeyboardInterrupt, click.exceptions.Abort):
             typer.echo(INTERRUPTED, err=True)

@@ -231,10 +231,22 @@ def _draw(f: FaceIdentity, w: np.ndarray, nuisance: np.ndarray, size: int) -> np
     """One batch as channel-first float32 grey levels, before noise; w holds AU intensities in 0..1."""
     a = {name[2:4]: w[:, i, None, None] for i, name in enumerate(AU_INTENSITY)}
     cv = _Canvas(nuisance[:, :4], size)
-    k, u, v, full = cv.k, cv.u, cv.v, (slice(None),) * 3
     cv.img[:] = (_BACKGROUND[:, None] + nuisance[:, 7:].T)[:, :, None, None]
+    shadow = _paint_head(cv, f, a)
+    _paint_forehead(cv, f, a, shadow)
+    _paint_cheeks(cv, f, a)
+    _paint_eyes(cv, f, a, shadow)
+    _paint_brows(cv, f, a, shadow)
+    _paint_nose(cv, f, a, shadow)
+    _paint_mouth(cv, f, a, shadow)
+    _light(cv, nuisance)
+    return cv.img
 
-    # hair behind the head; skin = cranium + jaw (AU26 drops it, AU17 raises the chin), under the fringe
+
+def _paint_head(cv: _Canvas, f: FaceIdentity, a: dict[str, np.ndarray]) -> np.ndarray:
+    """Hair behind the head; skin = cranium + jaw (AU26 drops it, AU17 raises the chin), under the
+    fringe; returns the tint of shadows on this skin."""
+    k, u, v, full = cv.k, cv.u, cv.v, (slice(None),) * 3
     hair = _ellipse(u, v, 0, FACE_Y - 0.04, f.face_w + f.hair_volume, f.face_h + 0.6 * f.hair_volume, k)
     hair *= _ramp(f.hair_length - v, k)
     cv.paint(full, hair, f.hair)
@@ -244,21 +256,30 @@ def _draw(f: FaceIdentity, w: np.ndarray, nuisance: np.ndarray, size: int) -> np
     win, U, V = cv.region(-f.face_w, f.face_w, -1.2, f.hairline + 0.4 * f.face_w**2 + 0.05)
     skin[win] *= _ramp(V - f.hairline - 0.4 * U * U, k)
     cv.paint(full, skin, f.skin)
-    shadow = _tint(f.skin, 0.75)
+    return _tint(f.skin, 0.75)
 
-    # forehead lines: age, deepened by raised brows (AU01, AU02)
+
+def _paint_forehead(cv: _Canvas, f: FaceIdentity, a: dict[str, np.ndarray], shadow: np.ndarray) -> None:
+    """Forehead lines: age, deepened by raised brows (AU01, AU02)."""
+    k, size = cv.k, cv.size
     top, bottom = f.hairline + 0.05, f.eye_y - f.brow_gap - 0.05
     win, U, V = cv.region(-0.42, 0.42, top, bottom)
     lines = _stripes(V, size) * _ellipse(U, V, 0, (top + bottom) / 2, 0.42, (bottom - top) / 2)
     lines *= f.wrinkles + 0.3 * (a["01"] + a["02"])
     cv.paint(win, lines, shadow)
 
-    # cheeks: raised and flushed by AU06
+
+def _paint_cheeks(cv: _Canvas, f: FaceIdentity, a: dict[str, np.ndarray]) -> None:
+    """Cheeks: raised and flushed by AU06."""
     win, U, V = cv.region(-f.eye_dx - 0.23, f.eye_dx + 0.23, f.eye_y + 0.09, f.eye_y + 0.41)
     cheek = _ellipse(np.abs(U), V, f.eye_dx + 0.05, f.eye_y + 0.27 - 0.06 * a["06"], 0.18, 0.12)
     cv.paint(win, cheek * (0.15 + 0.6 * a["06"]), _tint(f.skin, (0.97, 0.74, 0.72)))
 
-    # eyes: socket shadow, lash line, white, iris; the opening widens (AU05), narrows (AU06, AU07), shuts (AU45)
+
+def _paint_eyes(cv: _Canvas, f: FaceIdentity, a: dict[str, np.ndarray], shadow: np.ndarray) -> None:
+    """Eyes: socket shadow, lash line, white, iris; the opening widens (AU05), narrows (AU06, AU07),
+    shuts (AU45)."""
+    k = cv.k
     opening = np.clip(1 + 0.5 * a["05"] - 0.3 * a["07"] - 0.3 * a["06"] - 1.2 * a["45"], 0, None)
     eye_y, eye_h, lash = f.eye_y - 0.012 * a["06"], f.eye_h * opening + 1e-3, max(0.012, 0.5 / k)
     reach = f.eye_dx + 1.5 * f.eye_w
@@ -271,7 +292,10 @@ def _draw(f: FaceIdentity, w: np.ndarray, nuisance: np.ndarray, size: int) -> np
     white *= _ellipse(X, V, f.eye_dx, eye_y, f.eye_h, f.eye_h, k)
     cv.paint(win, white, f.iris)
 
-    # brows: AU01 raises the inner ends, AU02 the outer ends, AU04 lowers them and draws them together
+
+def _paint_brows(cv: _Canvas, f: FaceIdentity, a: dict[str, np.ndarray], shadow: np.ndarray) -> None:
+    """Brows: AU01 raises the inner ends, AU02 the outer ends, AU04 lowers them and draws them together."""
+    k = cv.k
     inner, outer = f.eye_dx - f.brow_len / 2 - 0.035 * a["04"], f.eye_dx + f.brow_len / 2
     base = f.eye_y - f.brow_gap
     win, U, V = cv.region(-outer - 0.04, outer + 0.04, base - 0.17, base + 0.1)
@@ -282,7 +306,10 @@ def _draw(f: FaceIdentity, w: np.ndarray, nuisance: np.ndarray, size: int) -> np
     brow = np.minimum(brow, np.minimum(X - inner, outer - X))
     cv.paint(win, _ramp(brow, k), _tint(f.hair, 0.5))
 
-    # nose: side shading, bridge wrinkles (AU09), tip shadow and nostrils (raised by AU09, AU10)
+
+def _paint_nose(cv: _Canvas, f: FaceIdentity, a: dict[str, np.ndarray], shadow: np.ndarray) -> None:
+    """Nose: side shading, bridge wrinkles (AU09), tip shadow and nostrils (raised by AU09, AU10)."""
+    k, size = cv.k, cv.size
     tip = f.eye_y + f.nose_len - 0.02 * a["09"] - 0.015 * a["10"]
     win, U, V = cv.region(-2 * f.nose_w, 2 * f.nose_w, f.eye_y - 0.02, f.eye_y + f.nose_len + 0.08)
     X = np.abs(U)
@@ -294,8 +321,11 @@ def _draw(f: FaceIdentity, w: np.ndarray, nuisance: np.ndarray, size: int) -> np
     nostril = _ellipse(X, V, 0.55 * f.nose_w, tip, 0.45 * f.nose_w, 0.025, k)
     cv.paint(win, 0.85 * nostril, _tint(f.skin, 0.35))
 
-    # mouth: corners lifted (AU12) or pulled down (AU15), lips stretched (AU20) or thinned (AU23),
-    # parted (AU25) with the upper lip raised (AU10) and the jaw dropped (AU26)
+
+def _paint_mouth(cv: _Canvas, f: FaceIdentity, a: dict[str, np.ndarray], shadow: np.ndarray) -> None:
+    """Mouth: corners lifted (AU12) or pulled down (AU15), lips stretched (AU20) or thinned (AU23),
+    parted (AU25) with the upper lip raised (AU10) and the jaw dropped (AU26)."""
+    k = cv.k
     width = f.mouth_w * (1 + 0.25 * a["20"] + 0.15 * a["12"] + 0.08 * a["14"] - 0.15 * a["23"] - 0.08 * a["26"])
     lift = 0.07 * a["12"] - 0.055 * a["15"] + 0.01 * a["14"]
     above = 0.012 * a["25"] + 0.025 * a["10"] + 0.02 * a["26"]
@@ -318,8 +348,9 @@ def _draw(f: FaceIdentity, w: np.ndarray, nuisance: np.ndarray, size: int) -> np
     chin = _ellipse(U, V, 0, f.mouth_y + below + lower + 0.07, 0.14, 0.05)
     cv.paint(win, chin * (0.1 + 0.5 * a["17"]), shadow)
 
-    # lighting: brightness and a directional gradient, in grey levels
+
+def _light(cv: _Canvas, nuisance: np.ndarray) -> None:
+    """Lighting: brightness and a directional gradient, in grey levels."""
     gx, gy, bright = (nuisance[:, i, None, None] for i in range(4, 7))
     level = 255 * np.exp(bright)
     cv.img *= level * (1 + gx * cv.grid[None, None, :]) + (level * gy) * cv.grid[None, :, None]
-    return cv.img

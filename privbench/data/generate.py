@@ -31,10 +31,8 @@ from privbench.data.layout import (
     AU_PRESENCE,
     DIMENSIONS,
     Dataset,
-    DatasetWriter,
     Manifest,
     frames_header,
-    open_frames_file,
 )
 from privbench.data.synthetic import (
     ParticipantSignals,
@@ -44,6 +42,7 @@ from privbench.data.synthetic import (
     people,
     stream,
 )
+from privbench.data.writer import DatasetWriter, open_frames_file
 from privbench.errors import DatasetError, InputError
 from privbench.io import write_text
 from privbench.progress import Progress

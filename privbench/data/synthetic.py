@@ -36,6 +36,8 @@ _BASELINE = np.array([0.2, 0.15, 0.3, 0.2, 0.2, 0.4, 0.05, 0.2, 0.3, 0.3, 0.2, 0
 _GENDER_SHIFT = {n: s for n, s in zip(("06", "12", "04", "17", "01"), (0.35, 0.45, -0.3, -0.25, 0.25))}
 _AGE_SHIFT = {n: s for n, s in zip(("07", "04", "12", "45"), (0.35, 0.25, -0.2, 0.3))}
 _SYLLABLES_PER_SECOND = {"French": 5.0, "Italian": 6.5, "German": 4.0}
+MAX_PARTICIPANTS = 10_000
+MAX_FRAMES = 360_000  # per participant; beyond this the generator's arrays no longer fit a laptop's memory
 _STREAMS = {"person": 1, "affect": 2, "annotators": 3, "aus": 4, "face": 5, "render": 6}
 
 
@@ -59,9 +61,12 @@ class SyntheticConfig:
     rating_delay: float
 
     def __post_init__(self) -> None:
-        require(self.participants >= 2, f"data.participants must be at least 2, got {self.participants}")
+        require(2 <= self.participants <= MAX_PARTICIPANTS,
+                f"data.participants must be in 2..{MAX_PARTICIPANTS:,}, got {self.participants}")
         require(self.seconds > 0 and self.fps > 0, "data.seconds and data.fps must be positive")
         require(self.frames >= 10, f"data.seconds x data.fps gives {self.frames} frames; need at least 10")
+        require(self.frames <= MAX_FRAMES, f"data.seconds x data.fps gives {float(self.frames):.3g} frames per "
+                f"participant; at most {MAX_FRAMES:,} (4 hours at 25 fps)")
         require(16 <= self.frame_size <= 256, f"data.frame_size must be in 16..256, got {self.frame_size}")
         require(self.annotators >= 1, f"data.annotators must be at least 1, got {self.annotators}")
         for name in ("identity_strength", "demographic_strength", "frame_nuisance", "expression_noise", "au_noise",

@@ -6,25 +6,21 @@ come from here, so ``privbench list`` and ``--help`` never load torch.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
+from privbench.models import RNNS
 from privbench.registry import Registry
 
 if TYPE_CHECKING:
+    from privbench.federated.engine import Engine
     from privbench.methods.base import FoldOutput, Method
-    from privbench.models.heads import RecurrentKind
 
 METHODS: Registry[Method] = Registry("method")
 METHODS.declare("au", "privbench.methods.au", "RNN/BiGRU/BiLSTM on facial Action Units (images discarded)")
 METHODS.declare("central", "privbench.methods.central", "ResNet18 + RNN/BiGRU/BiLSTM on face frames, trained centrally")
 METHODS.declare("fedavg", "privbench.methods.fedavg", "ResNet18 + RNN trained with FedAvg, one client per participant")
 
-RNNS: Registry[RecurrentKind] = Registry("rnn")
-RNNS.declare("bigru", "privbench.models.heads", "bidirectional GRU")
-RNNS.declare("bilstm", "privbench.models.heads", "bidirectional LSTM")
-RNNS.declare("rnn", "privbench.models.heads", "RNN")
-
-ENGINES: Registry[Callable[..., Any]] = Registry("engine")
+ENGINES: Registry[Engine] = Registry("engine")  # one call signature: privbench.federated.engine.Engine
 ENGINES.declare("inprocess", "privbench.federated.inprocess:run_inprocess",
                 "fedavg clients one after another in this process (deterministic)")
 ENGINES.declare("flower", "privbench.federated.flower_engine:run_flower_simulation",

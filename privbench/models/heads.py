@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from privbench.methods import RNNS  # declared there without torch (for `privbench list`); registered here
+from privbench.models import RNNS  # declared there without torch (for `privbench list`); registered here
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from PIL import Image, UnidentifiedImageError
 
 from privbench.data.importers.summary import ImportSummary
 from privbench.data.importers.video import FaceCropper, FaceSettings, detection_runtime
-from privbench.data.layout import DatasetWriter, Manifest
+from privbench.data.layout import Manifest
+from privbench.data.writer import DatasetWriter
 from privbench.errors import DatasetError, InputError
 from privbench.progress import Progress
 

@@ -21,7 +21,8 @@ from privbench.data.importers.participants import match_files, participant_ids
 from privbench.data.importers.ratings import read_ratings_csv
 from privbench.data.importers.summary import ImportSummary
 from privbench.data.importers.tables import numeric, read_delimited, require_columns
-from privbench.data.layout import AU_COLUMNS, AU_PRESENCE, DatasetWriter, Manifest
+from privbench.data.layout import AU_COLUMNS, AU_PRESENCE, Manifest
+from privbench.data.writer import DatasetWriter
 from privbench.errors import DatasetError
 from privbench.progress import Progress
 

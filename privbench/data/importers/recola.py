@@ -37,7 +37,8 @@ from privbench.data.importers.video import (
     FaceSettings,
     video_frames,
 )
-from privbench.data.layout import AU_COLUMNS, DIMENSIONS, DatasetWriter, Manifest
+from privbench.data.layout import AU_COLUMNS, DIMENSIONS, Manifest
+from privbench.data.writer import DatasetWriter
 from privbench.errors import ConfigError, DatasetError, InputError
 from privbench.progress import Progress
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,8 @@ from privbench.data.importers.align import align_stream, check_rate, grid_step
 from privbench.data.importers.metadata import read_metadata
 from privbench.data.importers.participants import participant_ids
 from privbench.data.importers.summary import ImportSummary
-from privbench.data.layout import DatasetWriter, Manifest
+from privbench.data.layout import Manifest
+from privbench.data.writer import DatasetWriter
 from privbench.errors import ConfigError, DatasetError
 from privbench.progress import Progress
 
@@ -207,6 +209,8 @@ def import_video(
             writer.add_participant({"participant_id": pid, **meta.get(pid, {})})
             index = video_frames(path, writer, pid, cropper, None, progress)
             fps = check_rate(index["timestamp"].to_numpy(), fps, path) if len(index) > 1 else fps or frame_count(path)[1]
+            if not fps or not math.isfinite(fps) or fps <= 0:
+                raise DatasetError(f"{path}: a single frame and no frame rate in the container; cannot place it in time")
             summary.participants += 1
             summary.rows += len(index)
             summary.frames += len(index)
