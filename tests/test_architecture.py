@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "privbench"
+ATTACKS = ROOT.parent / "attacks"  # installed as privbench.attacks
 # Higher layers may import lower ones (and their own package); never the other way round.
 LAYERS = {
-    "__main__": 7, "cli": 6,
+    "__main__": 8, "cli": 7,
+    "attacks": 6,
     "experiment": 5,
     "methods": 4,
     "federated": 3, "train": 3,
@@ -33,11 +35,12 @@ def package_of(module: str) -> str | None:
 
 
 def modules() -> dict[str, Path]:
+    """privbench's modules by name, the attacks folder under privbench.attacks."""
     found = {}
-    for path in sorted(ROOT.rglob("*.py")):
-        parts = path.relative_to(ROOT.parent).with_suffix("").parts
-        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-        found[name] = path
+    for root, prefix in ((ROOT, ("privbench",)), (ATTACKS, ("privbench", "attacks"))):
+        for path in sorted(root.rglob("*.py")):
+            parts = (*prefix, *path.relative_to(root).with_suffix("").parts)
+            found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     return found
 
 
@@ -112,4 +115,5 @@ def test_the_checker_sees_an_upward_import(tmp_path, monkeypatch):
     (fake / "methods" / "__init__.py").write_text("")
     (fake / "io.py").write_text("def f():\n    from privbench.methods import thing\n")
     monkeypatch.setattr(__import__(__name__), "ROOT", fake)
+    monkeypatch.setattr(__import__(__name__), "ATTACKS", tmp_path / "no-attacks")
     assert package_edges() == {("core", "methods"): ["privbench.io -> privbench.methods"]}

@@ -15,3 +15,11 @@ def test_every_subpackage_and_the_configs_are_packaged():
     assert "privbench.configs" in listed
     assert project["tool"]["setuptools"]["package-data"]["privbench.configs"] == ["*.yaml"]
     assert {p.stem for p in (ROOT / "privbench" / "configs").glob("*.yaml")} >= {"au", "central", "fedavg", "synthetic"}
+
+
+def test_the_attacks_folder_installs_under_the_privbench_namespace():
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert setuptools["package-dir"] == {"privbench.attacks": "attacks"}  # no generic top-level `attacks`
+    on_disk = {".".join(("privbench", *p.parent.relative_to(ROOT).parts)) for p in (ROOT / "attacks").rglob("__init__.py")}
+    assert on_disk <= set(setuptools["packages"]), f"not in pyproject.toml: {sorted(on_disk - set(setuptools['packages']))}"
+    assert "attacks" not in setuptools["packages"]
