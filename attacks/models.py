@@ -1,0 +1,76 @@
+"""Attack models: classifiers from released windows [N, T, F] to labels (identities, attribute values).
+
+``logreg`` and ``gbm`` read the window statistics of ``features.py`` (scikit-learn); ``rnn`` reads the
+windows themselves (a small GRU, torch). All share one interface, so an attack can try each and
+report each and the best (``--set attack.model=...``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from privbench.attacks.features import window_features
+from privbench.registry import Registry
+
+
+class AttackModel(Protocol):
+    """Fitted on labelled windows; ``predict_proba`` gives one column per class of ``classes``."""
+
+    classes: np.ndarray
+
+    def fit(self, windows: np.ndarray, labels: np.ndarray) -> AttackModel: ...
+
+    def predict_proba(self, windows: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Released:
+    """How to read the windows: the released columns and frame rate (for the statistics)."""
+
+    columns: tuple[str, ...]
+    fps: float
+
+
+MODELS: Registry[Callable[[Released, int], AttackModel]] = Registry("attack model")
+
+
+@dataclass
+class StatisticsModel:
+    """A scikit-learn classifier on window statistics."""
+
+    released: Released
+    estimator: Any
+    classes: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    def fit(self, windows: np.ndarray, labels: np.ndarray) -> StatisticsModel:
+        self.estimator.fit(window_features(windows, self.released.columns, self.released.fps), labels)
+        self.classes = np.asarray(self.estimator.classes_)
+        return self
+
+    def predict_proba(self, windows: np.ndarray) -> np.ndarray:
+        return self.estimator.predict_proba(window_features(windows, self.released.columns, self.released.fps))
+
+
+@MODELS.register("logreg", "logistic regression on window statistics (scikit-learn)")
+def logreg(released: Released, seed: int) -> AttackModel:
+    return StatisticsModel(released, make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000)))
+
+
+@MODELS.register("gbm", "gradient-boosted trees on window statistics (scikit-learn)")
+def gbm(released: Released, seed: int) -> AttackModel:
+    return StatisticsModel(released, HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1,
+                                                                    random_state=seed))
+
+
+@MODELS.register("rnn", "a small GRU classifier on the windows themselves (torch)")
+def rnn(released: Released, seed: int) -> AttackModel:
+    from privbench.attacks.sequence_model import SequenceClassifier  # torch: only when chosen
+
+    return SequenceClassifier(seed=seed)
