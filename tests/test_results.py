@@ -124,3 +124,17 @@ def test_non_finite_updates_are_refused(tmp_path):
     save_updates(path, [small_update(delta={"w": torch.tensor([float("nan")])})])
     with pytest.raises(InputError, match="client P01, round 2.*non-finite"):
         load_updates(path)
+
+
+def test_a_run_writes_its_out_of_fold_predictions(result):
+    from privbench.attacks.release import read_predictions
+    from privbench.data.layout import DIMENSIONS
+    from privbench.evaluate.metrics import ccc
+
+    table = read_predictions(result / "predictions.csv")
+    folds = load_result(result)
+    assert sorted(table["participant"].unique()) == sorted(" ".join(folds.folds["test_participants"]).split())
+    for fold, rows in table.groupby("fold"):  # the fold's CCC is the CCC of its rows
+        expected = folds.metrics["ccc"]["valence"]["folds"][fold]
+        assert ccc(rows["valence_gold"], rows["valence_predicted"]) == pytest.approx(expected, abs=1e-4)
+    assert {f"{d}_{k}" for d in DIMENSIONS for k in ("predicted", "gold")} <= set(table.columns)

@@ -116,5 +116,6 @@ def run(spec: RunSpec, out: Path | None = None, progress: Progress | None = None
         }
         config = {**{k: v for k, v in dataclasses.asdict(spec).items() if k not in ("synthetic", "train")},
                   "synthetic": to_dict(spec.synthetic), "train": to_dict(spec.train)}
-        write_result(folder, config, run_record, metrics, [f.row() for f in result.folds], result.updates)
+        write_result(folder, config, run_record, metrics, [f.row() for f in result.folds], updates=result.updates,
+                     predictions=result.predictions)
     return RunOutcome(out, spec, metrics, result)

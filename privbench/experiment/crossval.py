@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from privbench.data.layout import DIMENSIONS, Dataset
@@ -53,6 +54,7 @@ class CrossValidation:
     efficiency: dict[str, float]
     notes: dict[str, str]
     updates: list[ClientUpdate]
+    predictions: pd.DataFrame  # out-of-fold predictions: predictions.csv
 
     def summary(self) -> dict[str, Any]:
         """metrics.json's accuracy part: per metric and dimension, mean, std (ddof=1) and folds."""
@@ -91,6 +93,18 @@ def check_predictions(predictions: np.ndarray, split: Split) -> None:
             f"{', '.join(split.test)}); nothing was written")
 
 
+def prediction_table(dataset: Dataset, fold: int, output: FoldOutput, test: tuple[str, ...]) -> pd.DataFrame:
+    """One fold's out-of-fold predictions beside the gold standard, one row per frame of each test participant."""
+    tables = []
+    for pid in test:
+        table = pd.DataFrame({"participant": pid, "fold": fold, "timestamp": dataset.timestamps(pid)})
+        for d, dim in enumerate(DIMENSIONS):
+            table[f"{dim}_predicted"] = output.predictions[pid][:, d]
+            table[f"{dim}_gold"] = output.labels[pid][:, d]
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
 def cross_validate(
     method: Method, dataset: Dataset, splits: list[Split], config: Any, rnn: str, seed: int,
     device: torch.device, progress: Progress,
@@ -99,6 +113,7 @@ def cross_validate(
     records, output, total_seconds = [], None, 0.0
     extras: dict[str, float] = {}  # method-specific measurements, summed over folds
     updates: list[ClientUpdate] = []
+    predicted: list[pd.DataFrame] = []
     gold: dict[str, np.ndarray] = {}  # each participant's gold standard, read once
     task = progress.add("folds", total=len(splits))
     for split in splits:
@@ -113,6 +128,7 @@ def cross_validate(
         labels = np.concatenate([output.labels[p] for p in split.test])
         predictions = np.concatenate([output.predictions[p] for p in split.test])
         check_predictions(predictions, split)
+        predicted.append(prediction_table(dataset, split.fold, output, split.test))
         for pid in split.train + split.validation:
             if pid not in gold:
                 gold[pid] = dataset.ratings(pid)[list(DIMENSIONS)].to_numpy(float)
@@ -140,4 +156,4 @@ def cross_validate(
         "parameters": efficiency.parameter_count(model),
         **extras,
     }
-    return CrossValidation(records, measures, output.notes, updates)
+    return CrossValidation(records, measures, output.notes, updates, pd.concat(predicted, ignore_index=True))

@@ -50,10 +50,10 @@ def git_commit() -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-def write_result(folder: Path, config: dict, run: dict, metrics: dict, rows: list[dict[str, Any]],
-                 updates: list | None = None) -> None:
+def write_result(folder: Path, config: dict, run: dict, metrics: dict, rows: list[dict[str, Any]], *,
+                 updates: list | None = None, predictions: pd.DataFrame | None = None) -> None:
     """Write a result's files into ``folder`` (the claimed work folder of ``privbench.io.atomic_dir``),
-    with ``updates.pt`` when client updates were captured; run.json last."""
+    with ``updates.pt`` when client updates were captured and ``predictions.csv`` when given; run.json last."""
     if updates:
         from privbench.types import save_updates  # torch: only runs that captured client updates need it
 
@@ -61,4 +61,6 @@ def write_result(folder: Path, config: dict, run: dict, metrics: dict, rows: lis
     (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     write_json(folder / "metrics.json", metrics)
     pd.DataFrame(rows).to_csv(folder / "folds.csv", index=False)
+    if predictions is not None:
+        predictions.to_csv(folder / "predictions.csv", index=False, float_format="%.6g")
     write_json(folder / "run.json", run)
