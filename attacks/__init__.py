@@ -1,5 +1,18 @@
-"""The adversary, installed as ``privbench.attacks``: one module per attack and the attack metrics.
+"""The adversary, installed as ``privbench.attacks``: one module per attack, the attack models and
+metrics. ``ATTACKS`` is declared here without importing them (``privbench list`` reads it).
 
 An attack sees only what its threat model releases (docs/threat_models.md); ground truth reaches its
 scoring, never its inference.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from privbench.registry import Registry
+
+ATTACKS: Registry[Any] = Registry("attack")
+ATTACKS.declare("reid", "privbench.attacks.reid_run:REID",
+                "who is this: link released AU segments to labelled references (top-1/5, verification AUC, EER)")
+
+__all__ = ["ATTACKS"]

@@ -65,3 +65,5 @@ app = typer.Typer(
 )
 data_app = typer.Typer(cls=_Group, no_args_is_help=True, help="Create, import and check datasets.")
 app.add_typer(data_app, name="data")
+attack_app = typer.Typer(cls=_Group, no_args_is_help=True, help="Attack a dataset or a run: what does it leak?")
+app.add_typer(attack_app, name="attack")

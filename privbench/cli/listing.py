@@ -11,6 +11,7 @@ from rich.table import Table
 from privbench.cli.app import app
 from privbench.cli.options import FormatOption, OutputFormat
 from privbench.config import PROFILES
+from privbench.attacks import ATTACKS
 from privbench.methods import ENGINES, METHODS, RNNS
 
 PROFILE_DESCRIPTIONS = {
@@ -21,15 +22,15 @@ PROFILE_DESCRIPTIONS = {
 
 
 def catalogue() -> dict[str, list[dict[str, str]]]:
-    """Methods, RNN heads, federated engines and profiles, each with its description."""
+    """Methods, RNN heads, federated engines, attacks and profiles, each with its description."""
     pairs = {"methods": METHODS.items(), "rnns": RNNS.items(), "engines": ENGINES.items(),
-             "profiles": [(n, PROFILE_DESCRIPTIONS[n]) for n in PROFILES]}
+             "attacks": ATTACKS.items(), "profiles": [(n, PROFILE_DESCRIPTIONS[n]) for n in PROFILES]}
     return {kind: [{"name": n, "description": d} for n, d in entries] for kind, entries in pairs.items()}
 
 
 @app.command("list")
 def list_command(output_format: FormatOption = OutputFormat.table) -> None:
-    """List methods, RNN heads, federated engines and profiles."""
+    """List methods, RNN heads, federated engines, attacks and profiles."""
     items = catalogue()
     if output_format is OutputFormat.json:
         typer.echo(json.dumps(items, indent=2))

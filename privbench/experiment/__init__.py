@@ -59,18 +59,23 @@ def resolve(method: str, rnn: str, profile: str = "default", seed: int = 0, fold
         raise ConfigError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")
     if device not in DEVICES:
         raise ConfigError(f"unknown device {device!r}; valid: {', '.join(DEVICES)}")
-    assignments = assignments or []
-    data_keys = [a.removeprefix("data.") for a in assignments if a.startswith("data.")]
-    train_keys = [a for a in assignments if not a.startswith("data.")]
-    synthetic = None
-    if data == "synthetic":
-        synthetic = build(SyntheticConfig, profile_values("synthetic", profile), "configs/synthetic.yaml")
-        synthetic = override(synthetic, data_keys, "--set data.")
-    elif data_keys:
-        raise ConfigError("--set data.KEY applies to --data synthetic only")
+    synthetic, train_keys = resolve_data(data, profile, assignments or [])
     train = build(runner.config_type, profile_values(method, profile, rnn), f"configs/{method}.yaml")
     train = override(train, train_keys)
     return RunSpec(method, rnn, profile, seed, folds, device, data, synthetic, train)
+
+
+def resolve_data(data: str, profile: str, assignments: list[str]) -> tuple[SyntheticConfig | None, list[str]]:
+    """The synthetic generator's settings (``data.KEY`` assignments applied; None for a dataset
+    folder) and the remaining assignments."""
+    data_keys = [a.removeprefix("data.") for a in assignments if a.startswith("data.")]
+    rest = [a for a in assignments if not a.startswith("data.")]
+    if data != "synthetic":
+        if data_keys:
+            raise ConfigError("--set data.KEY applies to --data synthetic only")
+        return None, rest
+    synthetic = build(SyntheticConfig, profile_values("synthetic", profile), "configs/synthetic.yaml")
+    return override(synthetic, data_keys, "--set data."), rest
 
 
 def open_dataset(spec: RunSpec, progress: Progress) -> Dataset:

@@ -1,0 +1,93 @@
+"""One attack run end to end: resolve its settings, claim the output folder, open and check the
+dataset, run the attack, write a result folder like a training run's (``"kind": "attack"``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+import yaml
+
+from privbench.config import PROFILES, build, override, profile_values, to_dict
+from privbench.data.generate import synthetic_dataset
+from privbench.data.layout import Dataset
+from privbench.data.synthetic import SyntheticConfig
+from privbench.data.validate import validate
+from privbench.errors import ConfigError, DatasetError
+from privbench.evaluate.efficiency import PeakMemory
+from privbench.experiment import resolve_data
+from privbench.io import atomic_dir, write_json
+from privbench.progress import Progress
+from privbench.results import git_commit, new_run_id, now, versions
+
+
+@dataclass(frozen=True)
+class AttackOutcome:
+    """What an attack produced: metrics.json's content, one row per attack model (folds.csv), and
+    extra tables (``name.csv`` -> table) and figures (``name.png`` -> a function writing one)."""
+
+    metrics: dict[str, Any]
+    rows: pd.DataFrame
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, Callable[[Path], None]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """A resolved attack run (saved as config.yaml)."""
+
+    attack: str
+    profile: str
+    seed: int
+    data: str
+    from_run: str | None
+    synthetic: SyntheticConfig | None
+    settings: Any
+
+
+def resolve(attack: str, config_type: type, *, profile: str, seed: int, data: str, from_run: Path | None,
+            assignments: list[str]) -> AttackSpec:
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")
+    synthetic, rest = resolve_data(data, profile, assignments)
+    settings = override(build(config_type, profile_values(attack, profile), f"configs/{attack}.yaml"), rest)
+    return AttackSpec(attack, profile, seed, data, str(from_run) if from_run else None, synthetic, settings)
+
+
+def open_dataset(spec: AttackSpec, progress: Progress) -> Dataset:
+    """The attacked dataset (AU-only is enough), checked as ``data validate`` checks it."""
+    root = synthetic_dataset(spec.synthetic, False, progress) if spec.synthetic else Path(spec.data)
+    report = validate(root)
+    if not report.with_aus:
+        raise DatasetError(f"{root}: no action units (aus.csv) to attack")
+    return Dataset(root)
+
+
+def run_attack(spec: AttackSpec, run: Callable[..., AttackOutcome], out: Path | None,
+               progress: Progress) -> tuple[Path, AttackOutcome]:
+    """Claim ``out`` (default results/<run_id>), run, and write the folder atomically."""
+    out = Path(out) if out is not None else Path("results") / new_run_id("attack", spec.attack)
+    with atomic_dir(out, hint="choose another --out") as folder:
+        started = now()
+        with PeakMemory() as memory:
+            dataset = open_dataset(spec, progress)
+            outcome = run(dataset, spec.settings, seed=spec.seed,
+                          from_run=Path(spec.from_run) if spec.from_run else None, progress=progress)
+        record = {"run_id": out.name, "kind": "attack", "attack": spec.attack, "dataset": dataset.manifest.name,
+                  "dataset_path": str(dataset.root.resolve()), "seed": spec.seed, "profile": spec.profile,
+                  "from_run": spec.from_run, "started": started, "finished": now(), "status": "complete",
+                  "peak_rss_mb": memory.mb, "versions": versions(), "git_commit": git_commit()}
+        config = {**{k: v for k, v in dataclasses.asdict(spec).items() if k not in ("synthetic", "settings")},
+                  "synthetic": to_dict(spec.synthetic), "attack_settings": to_dict(spec.settings)}
+        (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        write_json(folder / "metrics.json", outcome.metrics)
+        outcome.rows.to_csv(folder / "folds.csv", index=False)
+        for name, table in outcome.tables.items():
+            table.to_csv(folder / name, index=False)
+        for name, draw in outcome.figures.items():
+            draw(folder / name)
+        write_json(folder / "run.json", record)
+    return out, outcome

@@ -1,0 +1,68 @@
+"""``privbench attack reid``: run an attack on a dataset, write a result folder (its path is the last line)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from privbench.cli.app import attack_app
+from privbench.cli.options import FormatOption, OutputFormat, ProfileOption, SetOption
+
+DataOption = Annotated[str, typer.Option(help="'synthetic' (built in, cached) or a dataset folder (AU-only is enough).")]
+SeedOption = Annotated[int, typer.Option(help="Seed for the segment split, the attack models and the bootstrap.")]
+OutOption = Annotated[Optional[Path], typer.Option(help="Result folder (default results/<run_id>).")]
+ProgressOption = Annotated[bool, typer.Option(help="Show progress bars on stderr.")]
+HEADLINE = {"reid": ("top1", "top5", "auc", "eer", "tpr_at_1fpr")}
+
+
+@attack_app.command("reid")
+def reid_command(
+    data: DataOption = "synthetic",
+    profile: ProfileOption = "default",
+    seed: SeedOption = 0,
+    from_run: Annotated[Optional[Path], typer.Option(
+        help="A run folder whose predictions.csv is released (with --set release=predictions).")] = None,
+    set_: SetOption = None,
+    out: OutOption = None,
+    output_format: FormatOption = OutputFormat.table,
+    progress: ProgressOption = True,
+) -> None:
+    """Re-identify people from released AU segments: top-1/top-5 (closed set), verification AUC/EER (open set)."""
+    run_command("reid", data=data, profile=profile, seed=seed, from_run=from_run, assignments=list(set_ or []),
+                out=out, output_format=output_format, progress=progress)
+
+
+def run_command(attack: str, *, data: str, profile: str, seed: int, from_run: Path | None, assignments: list[str],
+                out: Path | None, output_format: OutputFormat, progress: bool) -> None:
+    """Resolve, run and report one attack (shared by every attack command)."""
+    from privbench.attacks import ATTACKS
+    from privbench.attacks.runner import resolve, run_attack
+    from privbench.progress import Progress
+
+    entry = ATTACKS.get(attack)
+    spec = resolve(attack, entry.config_type, profile=profile, seed=seed, data=data, from_run=from_run,
+                   assignments=assignments)
+    with Progress(enabled=progress and output_format is OutputFormat.table) as bars:
+        path, outcome = run_attack(spec, entry.run, out, bars)
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps({"path": str(path), **outcome.metrics}, indent=2))
+        return
+    Console().print(summary_table(attack, outcome.metrics))
+    typer.echo(str(path))
+
+
+def summary_table(attack: str, metrics: dict) -> Table:
+    """Each headline metric with its 95% interval beside chance, for the best attack model."""
+    threat = metrics.get("threat_model", {})
+    table = Table(title=f"{attack} · release {threat.get('release', '?')} · best model {threat.get('best_model', '?')}")
+    for column in ("metric", "attack", "95% interval", "chance"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for name in HEADLINE.get(attack, tuple(metrics["metrics"])):
+        low, high = metrics["ci95"][name]
+        table.add_row(name, f"{metrics['metrics'][name]:.3f}", f"{low:.3f}-{high:.3f}", f"{metrics['baseline'][name]:.3f}")
+    return table
