@@ -49,8 +49,9 @@ def cut(release: Release, participants: list[str], cut: Cut, seed: int) -> tuple
     for pid in participants:
         values = release.series[pid]
         if len(values) < cut.reference + cut.guard + max(cut.probe, 1):
+            needed = (cut.reference + cut.guard + cut.probe) / release.fps
             raise ConfigError(f"participant {pid}: {len(values) / release.fps:.1f} s released, shorter than "
-                              f"reference + guard + probe ({(cut.reference + cut.guard + cut.probe) / release.fps:.1f} s)")
+                              f"reference + guard + probe ({needed:.1f} s)")
         references[pid] = values[: cut.reference]
         rest = values[cut.reference + cut.guard:]
         length = cut.probe or len(rest)

@@ -13,7 +13,8 @@ from rich.table import Table
 from privbench.cli.app import attack_app
 from privbench.cli.options import FormatOption, OutputFormat, ProfileOption, SetOption
 
-DataOption = Annotated[str, typer.Option(help="'synthetic' (built in, cached) or a dataset folder (AU-only is enough).")]
+DataOption = Annotated[str, typer.Option(
+    help="'synthetic' (built in, cached) or a dataset folder (AU-only is enough).")]
 SeedOption = Annotated[int, typer.Option(help="Seed for the segment split, the attack models and the bootstrap.")]
 OutOption = Annotated[Optional[Path], typer.Option(help="Result folder (default results/<run_id>).")]
 ProgressOption = Annotated[bool, typer.Option(help="Show progress bars on stderr.")]
@@ -37,8 +38,8 @@ def reid_command(
                 out=out, output_format=output_format, progress=progress)
 
 
-def run_command(attack: str, *, data: str, profile: str, seed: int, from_run: Path | None, assignments: list[str],
-                out: Path | None, output_format: OutputFormat, progress: bool) -> None:
+def run_command(attack: str, *, data: str, profile: str, seed: int, from_run: Path | None,
+                assignments: list[str], out: Path | None, output_format: OutputFormat, progress: bool) -> None:
     """Resolve, run and report one attack (shared by every attack command)."""
     from privbench.attacks import ATTACKS
     from privbench.attacks.runner import resolve, run_attack
@@ -59,10 +60,12 @@ def run_command(attack: str, *, data: str, profile: str, seed: int, from_run: Pa
 def summary_table(attack: str, metrics: dict) -> Table:
     """Each headline metric with its 95% interval beside chance, for the best attack model."""
     threat = metrics.get("threat_model", {})
-    table = Table(title=f"{attack} · release {threat.get('release', '?')} · best model {threat.get('best_model', '?')}")
+    table = Table(title=f"{attack} · release {threat.get('release', '?')} · best model "
+                        f"{threat.get('best_model', '?')}")
     for column in ("metric", "attack", "95% interval", "chance"):
         table.add_column(column, justify="left" if column == "metric" else "right")
     for name in HEADLINE.get(attack, tuple(metrics["metrics"])):
         low, high = metrics["ci95"][name]
-        table.add_row(name, f"{metrics['metrics'][name]:.3f}", f"{low:.3f}-{high:.3f}", f"{metrics['baseline'][name]:.3f}")
+        table.add_row(name, f"{metrics['metrics'][name]:.3f}", f"{low:.3f}-{high:.3f}",
+                      f"{metrics['baseline'][name]:.3f}")
     return table
