@@ -14,5 +14,7 @@ from privbench.registry import Registry
 ATTACKS: Registry[Any] = Registry("attack")
 ATTACKS.declare("reid", "privbench.attacks.reid_run:REID",
                 "who is this: link released AU segments to labelled references (top-1/5, verification AUC, EER)")
+ATTACKS.declare("demographics", "privbench.attacks.demographics_run:DEMOGRAPHICS",
+                "gender, age band, language of unseen people from their AUs (balanced accuracy, AUC, p-value)")
 
 __all__ = ["ATTACKS"]

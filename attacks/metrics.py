@@ -54,26 +54,39 @@ def tpr_at_fpr(same: np.ndarray, similarity: np.ndarray, fpr_target: float = 0.0
 
 
 def balanced_accuracy(truth: np.ndarray, predicted: np.ndarray) -> float:
-    """Mean recall over the classes present in ``truth`` (0.5 for a binary attribute at chance)."""
-    return float(skm.balanced_accuracy_score(truth, predicted))
+    """Mean recall over the classes present in ``truth`` (1/K for K classes at chance; the majority
+    class predictor scores exactly 1/K)."""
+    truth, predicted = np.asarray(truth), np.asarray(predicted)
+    return float(np.mean([np.mean(predicted[truth == c] == c) for c in np.unique(truth)]))
 
 
 def bootstrap_ci(statistic: Callable[[np.ndarray], float], groups: np.ndarray, *, resamples: int = 1000,
                  level: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Percentile interval of ``statistic(rows)`` when whole groups (participants) are resampled with
     replacement; ``statistic`` receives the indices of the rows drawn (a row may repeat)."""
+    intervals = bootstrap_intervals(lambda rows: {"value": statistic(rows)}, groups, resamples=resamples,
+                                    level=level, seed=seed)
+    return intervals["value"]
+
+
+def bootstrap_intervals(statistic: Callable[[np.ndarray], dict[str, float]], groups: np.ndarray, *,
+                        resamples: int = 1000, level: float = 0.95, seed: int = 0) -> dict[str, tuple[float, float]]:
+    """``bootstrap_ci`` for a statistic that returns several named numbers from the same resamples."""
     groups = np.asarray(groups)
     names = np.unique(groups)
     members = [np.flatnonzero(groups == name) for name in names]
     rng = np.random.default_rng(seed)
-    values = []
+    values: dict[str, list[float]] = {}
     for _ in range(resamples):
         drawn = rng.integers(0, len(names), len(names))
-        values.append(statistic(np.concatenate([members[i] for i in drawn])))
-    values = _finite("bootstrap statistics", np.asarray(values))
+        for key, value in statistic(np.concatenate([members[i] for i in drawn])).items():
+            values.setdefault(key, []).append(value)
     tail = (1 - level) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return float(low), float(high)
+    intervals = {}
+    for key, series in values.items():
+        low, high = np.percentile(_finite(f"bootstrap statistics of {key}", np.asarray(series)), [tail, 100 - tail])
+        intervals[key] = (float(low), float(high))
+    return intervals
 
 
 def permutation_p_value(statistic: Callable[[np.ndarray], float], labels: np.ndarray, groups: np.ndarray, *,

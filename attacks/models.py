@@ -21,13 +21,17 @@ from privbench.registry import Registry
 
 
 class AttackModel(Protocol):
-    """Fitted on labelled windows; ``predict_proba`` gives one column per class of ``classes``."""
+    """``represent`` turns windows [N, T, F] into what the model reads (computed once per person and
+    reused across folds and permutations); ``fit`` learns labels from such inputs; ``predict_proba``
+    gives one column per class of ``classes``."""
 
     classes: np.ndarray
 
-    def fit(self, windows: np.ndarray, labels: np.ndarray) -> AttackModel: ...
+    def represent(self, windows: np.ndarray) -> np.ndarray: ...
 
-    def predict_proba(self, windows: np.ndarray) -> np.ndarray: ...
+    def fit(self, inputs: np.ndarray, labels: np.ndarray) -> AttackModel: ...
+
+    def predict_proba(self, inputs: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -49,13 +53,16 @@ class StatisticsModel:
     estimator: Any
     classes: np.ndarray = field(default_factory=lambda: np.empty(0))
 
-    def fit(self, windows: np.ndarray, labels: np.ndarray) -> StatisticsModel:
-        self.estimator.fit(window_features(windows, self.released.columns, self.released.fps), labels)
+    def represent(self, windows: np.ndarray) -> np.ndarray:
+        return window_features(windows, self.released.columns, self.released.fps)
+
+    def fit(self, inputs: np.ndarray, labels: np.ndarray) -> StatisticsModel:
+        self.estimator.fit(inputs, labels)
         self.classes = np.asarray(self.estimator.classes_)
         return self
 
-    def predict_proba(self, windows: np.ndarray) -> np.ndarray:
-        return self.estimator.predict_proba(window_features(windows, self.released.columns, self.released.fps))
+    def predict_proba(self, inputs: np.ndarray) -> np.ndarray:
+        return self.estimator.predict_proba(inputs)
 
 
 @MODELS.register("logreg", "logistic regression on window statistics (scikit-learn)")

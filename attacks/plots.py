@@ -51,3 +51,19 @@ def roc(same: np.ndarray, similarity: np.ndarray, title: str, path: Path) -> Non
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def attributes(table: pd.DataFrame, path: Path) -> None:
+    """Participant-level balanced accuracy per attribute beside its majority baseline."""
+    plt = _pyplot()
+    names = list(table["attribute"])
+    figure, ax = plt.subplots(figsize=(1.6 + 1.2 * len(names), 3.4))
+    scores = [table.loc[i, f"{n}_balanced_accuracy"] for i, n in enumerate(names)]
+    ax.bar(names, scores, color="tab:blue", label="attack (unseen people)")
+    ax.scatter(names, 1 / table["classes"], color="grey", marker="_", s=600, label="majority baseline")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("balanced accuracy (per participant)")
+    ax.legend(loc="upper right", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

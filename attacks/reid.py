@@ -37,15 +37,16 @@ def segment_windows(values: np.ndarray, windowing: Windowing) -> np.ndarray:
 
 def train(model_name: str, segments: dict[str, np.ndarray], view: LinkageView, windowing: Windowing) -> AttackModel:
     """Fit ``model_name`` on the windows of labelled ``segments`` (identity -> series)."""
-    parts = [(segment_windows(values, windowing), identity) for identity, values in segments.items()]
-    windows = np.concatenate([w for w, _ in parts])
-    labels = np.concatenate([np.full(len(w), identity) for w, identity in parts])
-    return MODELS.get(model_name)(Released(view.columns, view.fps), windowing.seed).fit(windows, labels)
+    model = MODELS.get(model_name)(Released(view.columns, view.fps), windowing.seed)
+    parts = [(model.represent(segment_windows(values, windowing)), identity) for identity, values in segments.items()]
+    inputs = np.concatenate([x for x, _ in parts])
+    return model.fit(inputs, np.concatenate([np.full(len(x), identity) for x, identity in parts]))
 
 
 def embed(model: AttackModel, values: np.ndarray, windowing: Windowing) -> np.ndarray:
     """Mean log-probability of each class over the segment's windows."""
-    return np.log(np.clip(model.predict_proba(segment_windows(values, windowing)), 1e-9, None)).mean(0)
+    probabilities = model.predict_proba(model.represent(segment_windows(values, windowing)))
+    return np.log(np.clip(probabilities, 1e-9, None)).mean(0)
 
 
 @dataclass(frozen=True)

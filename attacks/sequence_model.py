@@ -26,6 +26,10 @@ class SequenceClassifier:
         self.seed, self.hidden, self.epochs, self.batch_size, self.lr = seed, hidden, epochs, batch_size, lr
         self.classes = np.empty(0)
 
+    def represent(self, windows: np.ndarray) -> np.ndarray:
+        """The windows themselves (the GRU reads the series)."""
+        return np.ascontiguousarray(windows, dtype=np.float32)
+
     def fit(self, windows: np.ndarray, labels: np.ndarray) -> SequenceClassifier:
         torch.manual_seed(self.seed)
         self.classes, targets = np.unique(labels, return_inverse=True)

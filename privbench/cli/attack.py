@@ -38,6 +38,23 @@ def reid_command(
                 out=out, output_format=output_format, progress=progress)
 
 
+@attack_app.command("demographics")
+def demographics_command(
+    data: DataOption = "synthetic",
+    profile: ProfileOption = "default",
+    seed: SeedOption = 0,
+    from_run: Annotated[Optional[Path], typer.Option(
+        help="A run folder whose predictions.csv is released (with --set release=predictions).")] = None,
+    set_: SetOption = None,
+    out: OutOption = None,
+    output_format: FormatOption = OutputFormat.table,
+    progress: ProgressOption = True,
+) -> None:
+    """Infer each attribute of participants.csv for people the attack model never saw."""
+    run_command("demographics", data=data, profile=profile, seed=seed, from_run=from_run,
+                assignments=list(set_ or []), out=out, output_format=output_format, progress=progress)
+
+
 def run_command(attack: str, *, data: str, profile: str, seed: int, from_run: Path | None,
                 assignments: list[str], out: Path | None, output_format: OutputFormat, progress: bool) -> None:
     """Resolve, run and report one attack (shared by every attack command)."""
@@ -53,19 +70,23 @@ def run_command(attack: str, *, data: str, profile: str, seed: int, from_run: Pa
     if output_format is OutputFormat.json:
         typer.echo(json.dumps({"path": str(path), **outcome.metrics}, indent=2))
         return
-    Console().print(summary_table(attack, outcome.metrics))
+    console = Console()
+    console.print(summary_table(attack, outcome.metrics))
+    for name, reason in outcome.metrics["threat_model"].get("not_scored", {}).items():
+        console.print(f"{name}: not scored, {reason}", highlight=False)
     typer.echo(str(path))
 
 
 def summary_table(attack: str, metrics: dict) -> Table:
     """Each headline metric with its 95% interval beside chance, for the best attack model."""
     threat = metrics.get("threat_model", {})
-    table = Table(title=f"{attack} · release {threat.get('release', '?')} · best model "
-                        f"{threat.get('best_model', '?')}")
+    model = threat.get("best_model") or threat.get("model", "?")
+    table = Table(title=f"{attack} · release {threat.get('release', '?')} · model {model}")
     for column in ("metric", "attack", "95% interval", "chance"):
         table.add_column(column, justify="left" if column == "metric" else "right")
     for name in HEADLINE.get(attack, tuple(metrics["metrics"])):
-        low, high = metrics["ci95"][name]
-        table.add_row(name, f"{metrics['metrics'][name]:.3f}", f"{low:.3f}-{high:.3f}",
-                      f"{metrics['baseline'][name]:.3f}")
+        low, high = metrics["ci95"].get(name, (None, None))
+        interval = "" if low is None else f"{low:.3f}-{high:.3f}"
+        chance = metrics["baseline"].get(name)
+        table.add_row(name, f"{metrics['metrics'][name]:.3f}", interval, "" if chance is None else f"{chance:.3f}")
     return table

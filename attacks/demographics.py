@@ -1,0 +1,119 @@
+"""``demographics``: inferring gender, age band, language, ... from the released AUs of people the
+attack model never saw.
+
+Participant-grouped cross-validation: in each fold the adversary holds a labelled population (the
+training participants' windows and attributes) and the released windows of unseen people
+(``UnseenPeople``); it returns class probabilities per window. The attributes of the unseen people
+stay with the scorer. Scores per window and per participant (mean probability over their windows):
+balanced accuracy and ROC AUC against the majority baseline, 95% bootstrap intervals over
+participants and a permutation-test p-value (attributes shuffled between participants).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from privbench.attacks import metrics as m
+from privbench.attacks.models import MODELS, Released
+
+
+@dataclass(frozen=True)
+class LabelledPeople:
+    """What the adversary knows of its own population: each person's windows (as the attack model
+    represents them) and attribute value."""
+
+    inputs: dict[str, np.ndarray]  # participant -> [N, ...]
+    attribute: dict[str, str]
+
+
+@dataclass(frozen=True)
+class UnseenPeople:
+    """What is released about the people under attack: their windows, nothing else."""
+
+    inputs: dict[str, np.ndarray]
+
+
+def infer(known: LabelledPeople, unseen: UnseenPeople, *, model: str, released: Released,
+          seed: int) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The attack proper: learn attribute from the known population; class probabilities for every
+    unseen window. Returns the class order and participant -> [N, classes]."""
+    inputs = np.concatenate(list(known.inputs.values()))
+    labels = np.concatenate([np.full(len(x), known.attribute[p]) for p, x in known.inputs.items()])
+    fitted = MODELS.get(model)(released, seed).fit(inputs, labels)
+    return [str(c) for c in fitted.classes], {p: fitted.predict_proba(x) for p, x in unseen.inputs.items()}
+
+
+def attribute_values(participants: pd.DataFrame, column: str) -> dict[str, str]:
+    """Each participant's class for ``column``: numeric columns (age) become two bands split at the
+    median; empty cells leave the participant out."""
+    table = participants[["participant_id", column]].dropna()
+    table = table[table[column].astype(str).str.strip() != ""]
+    values = pd.to_numeric(table[column], errors="coerce")
+    if values.notna().all() and values.nunique() > 2:
+        cut = float(values.median())
+        labels = np.where(values <= cut, f"<= {cut:g}", f"> {cut:g}")
+        return dict(zip(table["participant_id"].astype(str), labels))
+    return dict(zip(table["participant_id"].astype(str), table[column].astype(str).str.strip()))
+
+
+def cross_validated(inputs: dict[str, np.ndarray], attribute: dict[str, str], *, model: str, released: Released,
+                    folds: int, seed: int) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Out-of-fold class probabilities for every participant with a value (folds stratified by class)."""
+    people = sorted(attribute)
+    labels = np.array([attribute[p] for p in people])
+    classes = sorted(set(labels))
+    out: dict[str, np.ndarray] = {}
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(people, labels):
+        known = LabelledPeople({people[i]: inputs[people[i]] for i in train}, attribute)
+        unseen = UnseenPeople({people[i]: inputs[people[i]] for i in test})
+        order, probabilities = infer(known, unseen, model=model, released=released, seed=seed)
+        for pid, p in probabilities.items():  # a class absent from a fold's training people scores 0
+            full = np.zeros((len(p), len(classes)))
+            full[:, [classes.index(c) for c in order]] = p
+            out[pid] = full
+    return classes, out
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Out-of-fold probabilities joined with the truth, per window and per participant."""
+
+    classes: list[str]
+    truth: np.ndarray  # per window
+    probabilities: np.ndarray  # per window [N, classes]
+    owner: np.ndarray  # per window
+
+    def per_participant(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean probability per (drawn) participant over the drawn rows: truth, probabilities, owners."""
+        owners = self.owner[rows]
+        names, inverse = np.unique(owners, return_inverse=True)
+        mean = np.stack([self.probabilities[rows][inverse == i].mean(0) for i in range(len(names))])
+        truth = np.array([self.truth[rows][inverse == i][0] for i in range(len(names))])
+        return truth, mean, names
+
+
+def scores(predictions: Predictions, rows: np.ndarray, level: str) -> dict[str, float]:
+    """Balanced accuracy and ROC AUC of ``rows`` at the window or participant level."""
+    if level == "participant":
+        truth, probabilities, _ = predictions.per_participant(rows)
+    else:
+        truth, probabilities = predictions.truth[rows], predictions.probabilities[rows]
+    guess = np.array(predictions.classes)[probabilities.argmax(1)]
+    return {"balanced_accuracy": m.balanced_accuracy(truth, guess), "auc": _auc(truth, probabilities,
+                                                                                predictions.classes)}
+
+
+def _auc(truth: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> float:
+    present = sorted(set(truth))
+    if len(present) < 2:
+        return 0.5  # a resample of one class has no ranking to score
+    if len(classes) == 2:
+        return float(roc_auc_score(truth == classes[1], probabilities[:, 1]))
+    columns = [classes.index(c) for c in present]
+    normalised = probabilities[:, columns] / np.clip(probabilities[:, columns].sum(1, keepdims=True), 1e-12, None)
+    return float(roc_auc_score(truth, normalised, multi_class="ovr", labels=present))

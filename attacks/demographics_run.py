@@ -1,0 +1,146 @@
+"""``privbench attack demographics``: settings and the run over the dataset's attributes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from privbench.attacks import metrics as m
+from privbench.attacks import plots
+from privbench.attacks.demographics import Predictions, attribute_values, cross_validated, scores
+from privbench.attacks.features import windows_of
+from privbench.attacks.models import MODELS, Released
+from privbench.attacks.release import load_release
+from privbench.attacks.runner import AttackOutcome
+from privbench.config import require
+from privbench.data.layout import Dataset
+from privbench.errors import DatasetError
+from privbench.progress import Progress
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemographicsConfig:
+    """Settings of the ``demographics`` attack (configs/demographics.yaml documents each key)."""
+
+    model: str
+    release: str
+    window_seconds: float
+    stride_seconds: float
+    folds: int
+    min_per_class: int
+    permutations: int
+    bootstrap: int
+
+    def __post_init__(self) -> None:
+        require(self.model in MODELS, f"unknown attack model {self.model!r}; valid: {', '.join(MODELS)}")
+        require(self.window_seconds > 0 and self.stride_seconds > 0, "window_seconds and stride_seconds must be "
+                "positive")
+        require(self.folds >= 2, f"folds must be at least 2, got {self.folds}")
+        require(self.min_per_class >= 2, f"min_per_class must be at least 2, got {self.min_per_class}")
+        require(self.permutations >= 10, f"permutations must be at least 10, got {self.permutations}")
+        require(self.bootstrap >= 100, f"bootstrap must be at least 100, got {self.bootstrap}")
+
+
+def run_demographics(dataset: Dataset, config: DemographicsConfig, *, seed: int, from_run: Path | None,
+                     progress: Progress) -> AttackOutcome:
+    """Every attribute of participants.csv with enough people per class; the others are listed as such."""
+    attributes = [c for c in dataset.participants.columns if c != "participant_id"]
+    if not attributes or dataset.participants[attributes].isna().all().all():
+        raise DatasetError(f"{dataset.root / 'participants.csv'}: no demographic attributes to infer "
+                           "(the dataset has no participant metadata)")
+    release = load_release(dataset, config.release, from_run)
+    length = max(2, round(config.window_seconds * release.fps))
+    windows = {p: windows_of(v, length, max(1, round(config.stride_seconds * release.fps)))
+               for p, v in release.series.items()}
+    released = Released(release.columns, release.fps)
+    representer = MODELS.get(config.model)(released, seed)  # features once per person, reused by every fit
+    inputs = {p: representer.represent(w) for p, w in windows.items() if len(w)}
+    metrics: dict[str, dict] = {"metrics": {}, "baseline": {}, "ci95": {}}
+    skipped, rows = {}, []
+    task = progress.add("demographic attributes", total=len(attributes))
+    for name in attributes:
+        values = {p: v for p, v in attribute_values(dataset.participants, name).items() if p in inputs}
+        reason = too_few(values, config.min_per_class)
+        if reason:
+            skipped[name] = reason
+        else:
+            result = score_attribute(name, values, inputs, config, released, seed)
+            for part in metrics:
+                metrics[part].update(result[part])
+            rows.append({"attribute": name, "classes": len(set(values.values())), "people": len(values),
+                         **result["metrics"]})
+        progress.advance(task, description=f"demographics: {name}")
+    progress.remove(task)
+    threat = {"release": config.release, "model": config.model, "participants": len(inputs), "folds": config.folds,
+              "window_seconds": config.window_seconds, "not_scored": skipped}
+    table = pd.DataFrame(rows)
+    figures = {"attributes.png": partial(plots.attributes, table)} if len(table) else {}
+    return AttackOutcome(metrics={"attack": "demographics", "threat_model": threat, **metrics}, rows=table,
+                         figures=figures)
+
+
+def too_few(values: dict[str, str], minimum: int) -> str:
+    """Why an attribute cannot be scored ("" if it can): one class only, or a class with too few people."""
+    counts = pd.Series(list(values.values())).value_counts()
+    if len(counts) < 2:
+        return f"one class only ({', '.join(counts.index) or 'no values'})"
+    if counts.min() < minimum:
+        return f"class {counts.idxmin()!r} has {counts.min()} people (min_per_class {minimum})"
+    return ""
+
+
+def score_attribute(name: str, values: dict[str, str], inputs: dict[str, np.ndarray], config: DemographicsConfig,
+                    released: Released, seed: int) -> dict[str, dict]:
+    """Headline numbers of one attribute with baselines, 95% intervals and the permutation p-value."""
+    folds = min(config.folds, min(pd.Series(list(values.values())).value_counts()))
+    classes, probabilities = cross_validated(inputs, values, model=config.model, released=released, folds=folds,
+                                             seed=seed)
+    people = sorted(probabilities)
+    predictions = Predictions(classes, np.concatenate([np.full(len(probabilities[p]), values[p]) for p in people]),
+                              np.concatenate([probabilities[p] for p in people]),
+                              np.concatenate([np.full(len(probabilities[p]), p) for p in people]))
+    everything = np.arange(len(predictions.truth))
+    out: dict[str, dict] = {"metrics": {}, "baseline": {}, "ci95": {}}
+    for level, prefix in (("participant", f"{name}_"), ("window", f"{name}_window_")):
+        def statistic(rows: np.ndarray, level: str = level) -> dict[str, float]:
+            return scores(predictions, rows, level)
+
+        intervals = m.bootstrap_intervals(statistic, predictions.owner, resamples=config.bootstrap, seed=seed)
+        for metric, value in statistic(everything).items():
+            out["metrics"][f"{prefix}{metric}"] = value
+            out["baseline"][f"{prefix}{metric}"] = 1 / len(classes) if metric == "balanced_accuracy" else 0.5
+            out["ci95"][f"{prefix}{metric}"] = list(intervals[metric])
+    out["metrics"][f"{name}_p_value"] = permutation_p_value(values, inputs, config, released, folds, seed)
+    return out
+
+
+def permutation_p_value(values: dict[str, str], inputs: dict[str, np.ndarray], config: DemographicsConfig,
+                        released: Released, folds: int, seed: int) -> float:
+    """How often attributes shuffled between participants score at least the participant-level
+    balanced accuracy of the true ones (the whole cross-validation is rerun per permutation)."""
+    people = sorted(values)
+
+    def accuracy(labels: np.ndarray) -> float:
+        assigned = dict(zip(people, labels))
+        classes, probabilities = cross_validated(inputs, assigned, model=config.model, released=released,
+                                                 folds=folds, seed=seed)
+        guess = [classes[int(probabilities[p].mean(0).argmax())] for p in people]
+        return m.balanced_accuracy(labels, np.array(guess))
+
+    labels = np.array([values[p] for p in people])
+    return m.permutation_p_value(accuracy, labels, np.array(people), permutations=config.permutations, seed=seed)
+
+
+@dataclass(frozen=True)
+class DemographicsAttack:
+    """The registered ``demographics`` attack: its settings type and its run."""
+
+    config_type: type = DemographicsConfig
+    run = staticmethod(run_demographics)
+
+
+DEMOGRAPHICS = DemographicsAttack()
