@@ -109,11 +109,12 @@ def scores(predictions: Predictions, rows: np.ndarray, level: str) -> dict[str, 
 
 
 def _auc(truth: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> float:
+    """ROC AUC (one-vs-rest, macro, for more than two classes) over the classes present in ``truth``."""
     present = sorted(set(truth))
     if len(present) < 2:
         return 0.5  # a resample of one class has no ranking to score
-    if len(classes) == 2:
-        return float(roc_auc_score(truth == classes[1], probabilities[:, 1]))
-    columns = [classes.index(c) for c in present]
-    normalised = probabilities[:, columns] / np.clip(probabilities[:, columns].sum(1, keepdims=True), 1e-12, None)
-    return float(roc_auc_score(truth, normalised, multi_class="ovr", labels=present))
+    chosen = probabilities[:, [classes.index(c) for c in present]]
+    chosen = chosen / np.clip(chosen.sum(1, keepdims=True), 1e-12, None)
+    if len(present) == 2:
+        return float(roc_auc_score(truth == present[1], chosen[:, 1]))
+    return float(roc_auc_score(truth, chosen, multi_class="ovr", labels=present))
