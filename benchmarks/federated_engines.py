@@ -1,8 +1,9 @@
 """Per-round cost of the federated engines on the same clients, side by side.
 
-In-process: round wall time against the clients' summed compute (the engine's own overhead:
-sampling, aggregation, serialisation for the byte counts). Flower simulation: round wall time of
-the same rounds run through a ServerApp/ClientApp pair on Ray (start-up reported apart).
+In-process: round wall time against the clients' summed compute (the engine's own overhead: the
+server step's stages, sampling, aggregation, momentum, serialisation for the byte counts, each timed).
+Flower simulation: round wall time of the same rounds run through a ServerApp/ClientApp pair on Ray
+(start-up reported apart).
 Usage: python benchmarks/federated_engines.py [--clients 4] [--rounds 3] [--frames 1500]
 (defaults: 300 used frames per client, as the default fedavg profile's 7,500 frames at frame_step 25)
 """
@@ -10,7 +11,6 @@ Usage: python benchmarks/federated_engines.py [--clients 4] [--rounds 3] [--fram
 from __future__ import annotations
 
 import argparse
-import copy
 import tempfile
 import time
 from pathlib import Path
@@ -23,7 +23,9 @@ from privbench.data.frames import FrameSequence, FrameStore
 from privbench.data.writer import open_frames_file
 from privbench.federated.client import LocalTraining
 from privbench.federated.flower_engine import run_flower_simulation
-from privbench.federated.inprocess import FederationPlan, run_inprocess
+from privbench.federated.inprocess import run_inprocess
+from privbench.federated.server import FederationPlan, RoundState
+from privbench.federated.stages import standard_step
 from privbench.models.backbone import BackboneConfig, build_backbone
 from privbench.models.frame_model import FrameSequenceModel
 from privbench.progress import Progress
@@ -49,6 +51,19 @@ def model() -> FrameSequenceModel:
     return FrameSequenceModel.create(backbone, "bigru", 32, 1)
 
 
+def timed_step(seconds: dict[str, list[float]]):
+    """The standard server step, keeping each stage's seconds (the account stage reads them last)."""
+    step = standard_step()
+    account = step["account"]
+
+    def keep(state: RoundState) -> None:
+        for name, value in state.seconds.items():
+            seconds.setdefault(name, []).append(value)
+        account(state)
+
+    return step.replace("account", keep)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=4)
@@ -59,24 +74,26 @@ def main() -> None:
     training = LocalTraining(seq_len=16, stride=16, batch_size=8, local_epochs=1, lr=1e-3, loss="mse")
     plan = FederationPlan(rounds=args.rounds, client_fraction=1.0, min_clients=args.clients, aggregation="mean",
                           patience=0, capture_mb=0)
-    cpu, quiet = torch.device("cpu"), Progress(enabled=False)
+    common = {"training": training, "plan": plan, "validator": None, "seed": 0, "device": torch.device("cpu"),
+              "progress": Progress(enabled=False)}
 
+    stages: dict[str, list[float]] = {}
     start = time.perf_counter()
-    history = run_inprocess(model(), clients, training, plan, lambda m: 0.0, 0, cpu, quiet)
+    history = run_inprocess(model(), clients, server=timed_step(stages), **common)
     inprocess_wall = time.perf_counter() - start
     rounds = np.array(history.epoch_seconds)
     per_round_clients = history.client_seconds / args.rounds
     print(f"in-process: {rounds.mean():.2f} s per round; clients' compute {per_round_clients:.2f} s per round; "
           f"round / compute = {rounds.mean() / per_round_clients:.3f}; whole run {inprocess_wall:.1f} s")
+    print("  server stages, ms per round: " + ", ".join(
+        f"{name} {1000 * np.mean(values):.1f}" for name, values in stages.items() if name != "execute"))
 
-    flower_model = model()
-    template = copy.deepcopy(flower_model)
     start = time.perf_counter()
-    history = run_flower_simulation(flower_model, clients, training, plan, lambda m: 0.0, 0, cpu, quiet,
-                                    make_model=lambda: copy.deepcopy(template))
+    history = run_flower_simulation(model(), clients, **common)
     flower_wall = time.perf_counter() - start
     rounds = np.array(history.epoch_seconds)
-    print(f"Flower simulation: {rounds.mean():.2f} s per round (clients' compute {history.client_seconds / args.rounds:.2f} s); "
+    print(f"Flower simulation: {rounds.mean():.2f} s per round "
+          f"(clients' compute {history.client_seconds / args.rounds:.2f} s); "
           f"whole run {flower_wall:.1f} s, of which start-up and shutdown {flower_wall - rounds.sum():.1f} s")
 
 

@@ -1,4 +1,5 @@
-"""The deployment engine on real Flower processes: a SuperLink and one SuperNode per participant on 127.0.0.1."""
+"""The deployment engine on real Flower processes: a SuperLink and one SuperNode per participant on 127.0.0.1,
+compared with the in-process engine on the same data and seed."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from privbench.cli import app
@@ -19,25 +21,40 @@ runner = CliRunner()
 def federation(tiny_dataset, tmp_path):
     logs = tmp_path / "logs"
     logs.mkdir()
-    started = LocalFederation(tiny_dataset, Dataset(tiny_dataset).ids, logs)
+    started = LocalFederation(tiny_dataset, Dataset(tiny_dataset).ids, logs, threads=torch.get_num_threads())
     yield started
     started.stop()
     assert all(p.poll() is not None for p in started.processes.values())
 
 
-def deployment_run(dataset: Path, address: str, out: Path, *extra: str):
+def fedavg_run(dataset: Path, out: Path, *extra: str):
     return runner.invoke(app, ["run", "--method", "fedavg", "--rnn", "rnn", "--profile", "quick", "--folds", "2",
-                               "--engine", "deployment", "--superlink", address, "--data", str(dataset),
-                               "--set", "val_participants=0", "--set", "rounds=2", "--set", "min_clients=2",
-                               "--set", "client_fraction=1", "--no-progress", "--out", str(out), *extra])
+                               "--data", str(dataset), "--set", "val_participants=0", "--set", "rounds=2",
+                               "--set", "min_clients=2", "--set", "client_fraction=1", "--no-progress",
+                               "--out", str(out), *extra])
 
 
-def test_fedavg_on_a_superlink_and_supernodes(tiny_dataset, federation, tmp_path):
+def deployment_run(dataset: Path, address: str, out: Path, *extra: str):
+    return fedavg_run(dataset, out, "--engine", "deployment", "--superlink", address, *extra)
+
+
+@pytest.mark.slow
+@pytest.mark.network
+def test_fedavg_on_a_superlink_and_supernodes_equals_the_inprocess_engine(tiny_dataset, federation, tmp_path):
     result = deployment_run(tiny_dataset, federation.address, tmp_path / "run")
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     efficiency = metrics["efficiency"]
     assert len(metrics["ccc"]["valence"]["folds"]) == 2
+
+    # the same folds in this process: the same rounds and the same arithmetic (equal torch thread counts)
+    result = fedavg_run(tiny_dataset, tmp_path / "inprocess", "--engine", "inprocess")
+    assert result.exit_code == 0, result.output
+    inprocess = json.loads((tmp_path / "inprocess" / "metrics.json").read_text())
+    for dim in ("valence", "arousal"):
+        assert metrics["ccc"][dim]["folds"] == inprocess["ccc"][dim]["folds"], dim
+    assert {k: efficiency[k] for k in ("rounds", "bytes_up", "bytes_down")} == {
+        k: inprocess["efficiency"][k] for k in ("rounds", "bytes_up", "bytes_down")}
     assert efficiency["rounds"] == 2 * 2 and efficiency["dropped_clients"] == 0  # summed over the 2 folds
     model_bytes = efficiency["bytes_down"] / (2 * 2 * 3)  # 2 folds x 2 rounds x 3 clients
     assert model_bytes > 11e6 * 4  # ResNet18 float32 weights went out to every client
@@ -60,6 +77,7 @@ def test_deployment_needs_a_superlink_address():
     assert "needs --superlink HOST:PORT" in result.output
 
 
+@pytest.mark.network
 def test_an_unreachable_superlink_is_one_clear_error(tiny_dataset, tmp_path):
     result = deployment_run(tiny_dataset, f"127.0.0.1:{free_port()}", tmp_path / "r",
                             "--set", "deployment_timeout=60")

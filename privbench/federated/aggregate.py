@@ -1,7 +1,13 @@
-"""FedAvg aggregation of client weights: plain mean (the paper) or weighted by client examples."""
+"""FedAvg arithmetic: the average of client weights (plain mean, the paper, or weighted by client examples),
+bounding a client's update, and server momentum.
+
+A client's update is its weight delta (client weights - global weights); the average is kept in weight
+space, ``aggregate(weights) == global + aggregate(deltas)`` up to rounding, so that FedAvg rounds exactly
+as it always has."""
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import torch
@@ -15,7 +21,7 @@ AGGREGATIONS.register("weighted")(lambda examples: [n / sum(examples) for n in e
 
 
 def aggregate(updates: Sequence[tuple[StateDict, int]], mode: str = "mean") -> StateDict:
-    """Average client state dicts; ``updates`` are (weights, examples) pairs.
+    """Average client state dicts (weights, or deltas); ``updates`` are (state dict, examples) pairs.
 
     Floating-point tensors are averaged with the mode's coefficients (accumulated in the tensor's
     own precision); integer buffers (BatchNorm's ``num_batches_tracked``) come from the first client.
@@ -33,6 +39,17 @@ def aggregate(updates: Sequence[tuple[StateDict, int]], mode: str = "mean") -> S
         else:
             merged[key] = tensor.clone()
     return merged
+
+
+def clip_update(weights: StateDict, global_weights: StateDict, bound: float) -> StateDict:
+    """``weights`` moved towards ``global_weights`` so that the delta (all floating-point tensors together)
+    has an L2 norm of at most ``bound``; the same object when it already has."""
+    delta = {k: w - global_weights[k] for k, w in weights.items() if w.is_floating_point()}
+    norm = math.sqrt(sum(float(d.double().square().sum()) for d in delta.values()))
+    if norm <= bound:
+        return weights
+    scale = bound / norm
+    return {k: global_weights[k] + delta[k] * scale if k in delta else w for k, w in weights.items()}
 
 
 class ServerMomentum:

@@ -7,10 +7,11 @@ Processes (docs/federated.md shows the commands, with TLS and node authenticatio
   ``--node-config 'participant="P01" dataset="/data/recola"'``; its ClientApp
   (``privbench.methods.fedavg_apps:client_app``) trains only that participant;
 - ``privbench run --method fedavg --engine deployment --superlink HOST:PORT`` on the SuperLink's
-  machine submits one Flower run per fold with ``run_deployment`` below. The SuperLink starts the
-  ServerApp (``privbench.methods.fedavg_apps:server_app``), which reads the fold's job file, runs
-  the server loop over the grid and writes the global model and history next to the job file
-  (``RESULT_WEIGHTS``, ``RESULT_HISTORY``); ``privbench run`` then predicts the test participants.
+  machine submits one Flower run per fold with ``run_deployment`` below (the engine: the fold arrives
+  as a ``FoldContext``; ``submit`` is the launcher). The SuperLink starts the ServerApp
+  (``privbench.methods.fedavg_apps:server_app``), which reads the fold's job file, runs the server loop
+  over the grid and writes the global model and history next to the job file (``RESULT_WEIGHTS``,
+  ``RESULT_HISTORY``); ``privbench run`` then predicts the test participants.
 
 The apps live in the method layer (they build the method's model and read its data); this module
 knows nothing of either.
@@ -26,12 +27,17 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
+from torch import nn
 
-from privbench.errors import InputError
-from privbench.federated.inprocess import FederatedHistory
+from privbench.config import to_dict
+from privbench.data.frames import FrameSequence
+from privbench.errors import ConfigError, InputError
+from privbench.federated.client import LocalTraining
+from privbench.federated.engine import FoldContext
+from privbench.federated.server import FederatedHistory, FederationPlan, ServerStep, Validator
 from privbench.progress import Progress
 
 APP_NAME = "privbench-fedavg"
@@ -46,9 +52,11 @@ class DeploymentJob:
     dataset: str  # the dataset folder on the SuperLink's machine (validation participants' data)
     train: list[str]  # the clients: participants whose SuperNodes train
     validation: list[str]
-    config: dict[str, Any]  # the method config as privbench.config.to_dict writes it
+    config: dict[str, Any]  # the method config as privbench.config.to_dict writes it (model, frames)
     rnn: str
     seed: int
+    training: dict[str, Any]  # LocalTraining, as to_dict writes it
+    plan: dict[str, Any]  # FederationPlan, as to_dict writes it
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2))
@@ -56,6 +64,43 @@ class DeploymentJob:
     @classmethod
     def load(cls, path: Path) -> DeploymentJob:
         return cls(**json.loads(Path(path).read_text()))
+
+
+class DeploymentEngine:
+    """FedAvg on a running SuperLink and one SuperNode per participant: submits the fold as a job (the
+    ServerApp rebuilds the model and validation data from ``fold`` and runs ``training`` and ``plan``),
+    then loads the global weights it wrote into ``model``. The clients read their own data on their nodes,
+    and the ServerApp scores ``fold.validation`` itself; ``validator`` and ``clients`` are not used. The
+    ServerApp runs the standard server step: a custom ``server`` cannot travel to it."""
+
+    local_data = False
+
+    def __call__(
+        self, model: nn.Module, clients: Mapping[str, FrameSequence], *, training: LocalTraining,
+        plan: FederationPlan, validator: Validator | None, seed: int, device: torch.device, progress: Progress,
+        fold: FoldContext | None = None, server: ServerStep | None = None,
+    ) -> FederatedHistory:
+        if fold is None or not _is_address(fold.superlink):
+            raise ConfigError("the deployment engine needs --superlink HOST:PORT, got "
+                              f"{fold.superlink if fold else ''!r}")
+        if server is not None:
+            raise ConfigError("the deployment engine runs the standard server step; custom server stages run on "
+                              "the inprocess and flower engines")
+        job = DeploymentJob(fold.dataset, list(fold.train), list(fold.validation), fold.config, fold.rnn, seed,
+                            to_dict(training), to_dict(plan))
+        weights, history = submit(fold.superlink, job, timeout=fold.deployment_timeout, progress=progress,
+                                  tls_certificate=fold.superlink_ca or None)
+        model.load_state_dict(weights)
+        history.notes["superlink"] = fold.superlink
+        return history
+
+
+run_deployment = DeploymentEngine()
+
+
+def _is_address(value: str) -> bool:
+    host, _, port = value.rpartition(":")
+    return bool(host) and port.isdigit()
 
 
 # ----------------------------------------------------------------------------------------------- launcher
@@ -82,8 +127,8 @@ job = ""
 """
 
 
-def run_deployment(superlink: str, job: DeploymentJob, timeout: float, progress: Progress,
-                   tls_certificate: str | None = None) -> tuple[dict[str, torch.Tensor], FederatedHistory]:
+def submit(superlink: str, job: DeploymentJob, *, timeout: float, progress: Progress,
+           tls_certificate: str | None = None) -> tuple[dict[str, torch.Tensor], FederatedHistory]:
     """Submit one fold to the SuperLink at ``superlink`` (HOST:PORT) with ``flwr run``, wait for it to
     finish and return the global weights and history the ServerApp wrote. ``tls_certificate``: the CA
     certificate of a SuperLink serving TLS (None: plain HTTP)."""

@@ -2,16 +2,17 @@
 
 The ClientApp runs ``local_update`` on the participant its node holds (``node_config["partition-id"]``
 indexes the sorted client ids); the ServerApp drives ``run_rounds`` and sends each round's train
-messages through the Flower grid, so sampling, aggregation and accounting are those of the
-in-process engine. ``--engine flower`` runs the pair on Flower's simulation runtime (Ray).
+messages through the Flower grid, so every server stage (sampling, aggregation, accounting, ...) is the
+in-process engine's. ``--engine flower`` runs the pair on Flower's simulation runtime (Ray).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import time
-from typing import Callable
+from typing import Callable, Mapping
 
 import torch
 from flwr.app import (
@@ -29,12 +30,15 @@ from torch import nn
 from privbench.data.frames import FrameSequence
 from privbench.federated.aggregate import StateDict
 from privbench.federated.client import ClientResult, LocalTraining, local_update
-from privbench.federated.inprocess import (
+from privbench.federated.engine import FoldContext
+from privbench.federated.inprocess import run_rounds
+from privbench.federated.server import (
     FederatedHistory,
     FederationPlan,
     RoundExecutor,
+    ServerStep,
+    Validator,
     client_seed,
-    run_rounds,
 )
 from privbench.progress import Progress
 
@@ -42,8 +46,8 @@ log = logging.getLogger(__name__)
 QUERY_TIMEOUT = 120.0  # seconds the server waits for the nodes to say which client they hold
 
 
-def client_app(clients: dict[str, FrameSequence], make_model: Callable[[], nn.Module], training: LocalTraining,
-               device: str, threads: int) -> ClientApp:
+def client_app(clients: Mapping[str, FrameSequence], *, make_model: Callable[[], nn.Module],
+               training: LocalTraining, device: str, threads: int) -> ClientApp:
     """A ClientApp whose node trains the participant at index ``partition-id`` of the sorted ids, on
     ``threads`` torch threads."""
     app = ClientApp()
@@ -80,7 +84,7 @@ def wait_for_nodes(grid: Grid, count: int, timeout: float = 120.0) -> list[int]:
     return nodes
 
 
-def grid_executor(grid: Grid, client_ids: list[str], seed: int, timeout: float,
+def grid_executor(grid: Grid, client_ids: list[str], *, seed: int, timeout: float,
                   settings: dict[str, str] | None = None) -> RoundExecutor:
     """Find which node holds each client (a query message), then run rounds through the grid.
 
@@ -134,44 +138,53 @@ def identity_reply(msg: Message, client_id: str) -> Message:
     return Message(RecordDict({"client": ConfigRecord({"client_id": client_id})}), reply_to=msg)
 
 
-def server_app(model: nn.Module, client_ids: list[str], training: LocalTraining, plan: FederationPlan,
-               validate: Callable[[nn.Module], float] | None, seed: int, progress: Progress,
+def server_app(model: nn.Module, client_ids: list[str], *, training: LocalTraining, plan: FederationPlan,
+               validator: Validator | None, seed: int, progress: Progress, server: ServerStep | None,
                history: list[FederatedHistory]) -> ServerApp:
     """A ServerApp running ``run_rounds`` over the grid; appends the finished history to ``history``."""
     app = ServerApp()
 
     @app.main()
     def main(grid: Grid, context: Context) -> None:
-        execute = grid_executor(grid, client_ids, seed, plan.client_timeout)
-        history.append(run_rounds(model, client_ids, training, plan, validate, seed, progress, execute))
+        execute = grid_executor(grid, client_ids, seed=seed, timeout=plan.client_timeout)
+        history.append(run_rounds(model, client_ids, training=training, plan=plan, validator=validator, seed=seed,
+                                  progress=progress, execute=execute, server=server))
 
     return app
 
 
-def run_flower_simulation(
-    model: nn.Module, clients: dict[str, FrameSequence], training: LocalTraining, plan: FederationPlan,
-    validate: Callable[[nn.Module], float] | None, seed: int, device: torch.device, progress: Progress,
-    make_model: Callable[[], nn.Module],
-) -> FederatedHistory:
-    """FedAvg on Flower's simulation runtime (Ray), one SuperNode per client.
+class FlowerSimulation:
+    """FedAvg on Flower's simulation runtime (Ray), one SuperNode per client, the ServerApp in this process.
 
-    Each client's actor gets as many CPUs and torch threads as this process uses, so clients run one
-    at a time, like the in-process engine, with the same arithmetic (thread counts change the
-    rounding of convolutions, and training amplifies it: docs/federated.md, "Engine agreement").
+    Each client's actor gets as many CPUs and torch threads as this process uses, so clients run one at a
+    time, like the in-process engine, with the same arithmetic (thread counts change the rounding of
+    convolutions, and training amplifies it: docs/federated.md, "Engines agree").
     """
-    from flwr.simulation import (
-        run_simulation,  # imports Ray: only when this engine is chosen
-    )
 
-    history: list[FederatedHistory] = []
-    threads = torch.get_num_threads()
-    run_simulation(
-        server_app=server_app(model, sorted(clients), training, plan, validate, seed, progress, history),
-        client_app=client_app(clients, make_model, training, device.type, threads),
-        num_supernodes=len(clients),
-        backend_config={"client_resources": {"num_cpus": threads, "num_gpus": 0.0},
-                        "init_args": {"num_cpus": max(threads, os.cpu_count() or 1)}},
-    )
-    if not history:
-        raise RuntimeError("the Flower simulation ended without finishing its rounds (see the log above)")
-    return history[0]
+    local_data = True
+
+    def __call__(
+        self, model: nn.Module, clients: Mapping[str, FrameSequence], *, training: LocalTraining,
+        plan: FederationPlan, validator: Validator | None, seed: int, device: torch.device, progress: Progress,
+        fold: FoldContext | None = None, server: ServerStep | None = None,
+    ) -> FederatedHistory:
+        from flwr.simulation import run_simulation  # imports Ray: only when this engine is chosen
+
+        history: list[FederatedHistory] = []
+        threads = torch.get_num_threads()
+        template = copy.deepcopy(model).cpu()
+        run_simulation(
+            server_app=server_app(model, sorted(clients), training=training, plan=plan, validator=validator,
+                                  seed=seed, progress=progress, server=server, history=history),
+            client_app=client_app(clients, make_model=lambda: copy.deepcopy(template), training=training,
+                                  device=device.type, threads=threads),
+            num_supernodes=len(clients),
+            backend_config={"client_resources": {"num_cpus": threads, "num_gpus": 0.0},
+                            "init_args": {"num_cpus": max(threads, os.cpu_count() or 1)}},
+        )
+        if not history:
+            raise RuntimeError("the Flower simulation ended without finishing its rounds (see the log above)")
+        return history[0]
+
+
+run_flower_simulation = FlowerSimulation()

@@ -37,10 +37,15 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = START_T
 
 class LocalFederation:
     """A SuperLink on 127.0.0.1 and a SuperNode for each of ``participants`` of the dataset at ``dataset``
-    (logs in ``logs``). ``address`` is what ``--superlink`` takes; ``stop`` ends every process started."""
+    (logs in ``logs``). ``address`` is what ``--superlink`` takes; ``stop`` ends every process started.
+    ``threads`` sets the torch threads of every Flower process (``OMP_NUM_THREADS``; the ServerApp and
+    ClientApp processes inherit it): the in-process engine's count gives its arithmetic (None: torch's
+    default)."""
 
-    def __init__(self, dataset: Path, participants: list[str], logs: Path) -> None:
+    def __init__(self, dataset: Path, participants: list[str], logs: Path, *, threads: int | None = None) -> None:
         self.env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+        if threads is not None:
+            self.env["OMP_NUM_THREADS"] = str(threads)
         self.logs = logs
         self.processes: dict[str, subprocess.Popen] = {}
         port = free_port()

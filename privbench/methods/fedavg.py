@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import torch
@@ -12,9 +11,9 @@ from privbench.data.layout import Dataset
 from privbench.data.splits import Split
 from privbench.errors import ConfigError
 from privbench.federated.client import LocalTraining
-from privbench.federated.deployment import DeploymentJob, run_deployment
-from privbench.federated.flower_engine import run_flower_simulation
-from privbench.federated.inprocess import FederationPlan, run_inprocess
+from privbench.federated.engine import FoldContext
+from privbench.federated.server import FederationPlan
+from privbench.methods import ENGINES
 from privbench.methods.base import METHODS, FoldOutput
 from privbench.methods.frame_fold import FrameFold
 from privbench.progress import Progress
@@ -29,6 +28,7 @@ from privbench.settings import (
     WindowSettings,
 )
 
+
 @dataclass(frozen=True, kw_only=True)
 class FedAvgConfig:
     """Settings of the ``fedavg`` method (configs/fedavg.yaml documents each key)."""
@@ -41,11 +41,6 @@ class FedAvgConfig:
     federation: FederationSettings
     deployment: DeploymentSettings
     privacy: PrivacySettings
-
-
-def _is_address(value: str) -> bool:
-    host, _, port = value.rpartition(":")
-    return bool(host) and port.isdigit()
 
 
 def local_training(config: FedAvgConfig) -> LocalTraining:
@@ -77,33 +72,15 @@ class FedAvgMethod:
         self, dataset: Dataset, split: Split, config: FedAvgConfig, rnn: str, seed: int,
         device: torch.device, progress: Progress,
     ) -> FoldOutput:
-        if config.deployment.engine == "deployment" and not _is_address(config.deployment.superlink):
-            raise ConfigError(
-                f"the deployment engine needs --superlink HOST:PORT, got {config.deployment.superlink!r}")
-        fold = FrameFold.prepare(dataset, split, config, rnn, seed, device,
-                                 local_train=config.deployment.engine != "deployment")
         if config.federation.min_clients > len(split.train):
             raise ConfigError(f"min_clients {config.federation.min_clients} is more than the {len(split.train)} "
-                              "training "
-                              "participants")
-        training = local_training(config)
-        plan = federation_plan(config)
-        clients = {s.participant: s for s in fold.train}
-        if config.deployment.engine == "flower":
-            template = copy.deepcopy(fold.model).cpu()
-            history = run_flower_simulation(fold.model, clients, training, plan, fold.validator, seed, device, progress,
-                                            make_model=lambda: copy.deepcopy(template))
-        elif config.deployment.engine == "deployment":
-            job = DeploymentJob(str(dataset.root.resolve()), list(split.train), list(split.validation),
-                                to_dict(config), rnn, seed)
-            deployment = config.deployment
-            weights, history = run_deployment(deployment.superlink, job, deployment.deployment_timeout, progress,
-                                             deployment.superlink_ca or None)
-            fold.model.load_state_dict(weights)
-            fold.notes["superlink"] = config.deployment.superlink
-        else:
-            history = run_inprocess(fold.model, clients, training, plan, fold.validator, seed, device, progress)
-        fold.notes["engine"] = config.deployment.engine
+                              "training participants")
+        engine = ENGINES.get(config.deployment.engine)
+        fold = FrameFold.prepare(dataset, split, config, rnn, seed, device, local_train=engine.local_data)
+        history = engine(fold.model, {s.participant: s for s in fold.train}, training=local_training(config),
+                         plan=federation_plan(config), validator=fold.validator, seed=seed, device=device,
+                         progress=progress, fold=fold_context(dataset, split, config, rnn))
+        fold.notes.update({"engine": config.deployment.engine, **history.notes})
         return fold.output(
             history,
             efficiency={"train_seconds_parallel": history.seconds_parallel, "client_seconds": history.client_seconds,
@@ -112,6 +89,15 @@ class FedAvgMethod:
                         "rounds": len(history.train_loss), "dropped_clients": history.dropped},
             updates=history.updates,
         )
+
+
+def fold_context(dataset: Dataset, split: Split, config: FedAvgConfig, rnn: str) -> FoldContext:
+    """The fold as files and settings (what the deployment engine sends to its ServerApp)."""
+    deployment = config.deployment
+    return FoldContext(dataset=str(dataset.root.resolve()), train=tuple(split.train),
+                       validation=tuple(split.validation), config=to_dict(config), rnn=rnn,
+                       superlink=deployment.superlink, superlink_ca=deployment.superlink_ca,
+                       deployment_timeout=deployment.deployment_timeout)
 
 
 METHODS.register("fedavg")(FedAvgMethod())

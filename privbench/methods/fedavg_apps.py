@@ -1,10 +1,11 @@
 """The fedavg method's Flower apps for the deployment engine (``privbench.federated.deployment``
 launches them): a ClientApp on each participant's SuperNode and the ServerApp on the SuperLink.
 
-They run the same server loop (``run_rounds``) and client step (``local_update``) as every other
-engine. The client's settings travel as ``ClientSpec``, a typed record the server builds from the
-method config and the client rebuilds with ``privbench.config.build`` (a missing or unknown key is
-an error on the client, never a silent default).
+They run the same server loop (``run_rounds``, the standard server step) and client step
+(``local_update``) as every other engine, with the ``LocalTraining`` and ``FederationPlan`` the
+deployment engine was given (in the job file). The client's settings travel as ``ClientSpec``, a typed
+record the server builds and the client rebuilds with ``privbench.config.build`` (a missing or unknown
+key is an error on the client, never a silent default).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from privbench.federated.client import LocalTraining, local_update
 from privbench.federated.deployment import RESULT_HISTORY, RESULT_WEIGHTS, DeploymentJob
 from privbench.federated.flower_engine import grid_executor, identity_reply, train_reply
 from privbench.federated.inprocess import run_rounds
+from privbench.federated.server import FederationPlan
 from privbench.io import atomic_dir
-from privbench.methods.fedavg import FedAvgConfig, federation_plan, local_training
+from privbench.methods.fedavg import FedAvgConfig
 from privbench.methods.frame_fold import FrameFold, build_model, frame_sequence
 from privbench.progress import Progress
 from privbench.settings import BackboneConfig, FrameSettings, HeadSettings
@@ -44,10 +46,6 @@ class ClientSpec:
     head: HeadSettings
     frames: FrameSettings
     training: LocalTraining
-
-    @classmethod
-    def of(cls, config: FedAvgConfig, rnn: str) -> ClientSpec:
-        return cls(rnn=rnn, head=config.head, frames=config.frames, training=local_training(config))
 
     def message(self) -> dict[str, str]:
         return {"spec": json.dumps(to_dict(self))}
@@ -104,12 +102,14 @@ def main(grid: Grid, context: Context) -> None:
     job_path = Path(str(context.run_config["job"]))
     job = DeploymentJob.load(job_path)
     config = build(FedAvgConfig, job.config, str(job_path))
+    training = build(LocalTraining, job.training, f"{job_path}: training")
+    plan = build(FederationPlan, job.plan, f"{job_path}: plan")
     split = Split(0, tuple(job.train), tuple(job.validation), ())
     fold = FrameFold.prepare(Dataset(job.dataset), split, config, job.rnn, job.seed, _device(), local_train=False)
-    execute = grid_executor(grid, job.train, job.seed, config.federation.client_timeout,
-                            ClientSpec.of(config, job.rnn).message())
-    history = run_rounds(fold.model, job.train, local_training(config), federation_plan(config), fold.validator,
-                         job.seed, Progress(enabled=False), execute)
+    spec = ClientSpec(rnn=job.rnn, head=config.head, frames=config.frames, training=training)
+    execute = grid_executor(grid, job.train, seed=job.seed, timeout=plan.client_timeout, settings=spec.message())
+    history = run_rounds(fold.model, job.train, training=training, plan=plan, validator=fold.validator,
+                         seed=job.seed, progress=Progress(enabled=False), execute=execute)
     with atomic_dir(job_path.parent / "result") as out:
         torch.save({k: v.cpu() for k, v in fold.model.state_dict().items()}, out / RESULT_WEIGHTS)
         torch.save(history, out / RESULT_HISTORY)
