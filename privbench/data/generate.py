@@ -48,6 +48,7 @@ from privbench.io import write_text
 from privbench.progress import Progress
 
 CONFIG_FILE = "synthetic.yaml"
+GENERATOR_VERSION = 2  # 2: stationary smooth noise (session means vary per person; docs/data.md)
 CACHE_RECORD = "cache.json"
 
 
@@ -57,8 +58,9 @@ def cache_root() -> Path:
 
 
 def config_key(cfg: SyntheticConfig) -> str:
-    """A short stable hash of the generator settings (the cache folder's name)."""
-    text = json.dumps(to_dict(cfg), sort_keys=True)
+    """A short stable hash of the generator settings and version (the cache folder's name): a new
+    generator never reuses data an older one cached."""
+    text = json.dumps({**to_dict(cfg), "generator": GENERATOR_VERSION}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

@@ -137,10 +137,18 @@ def generate(cfg: SyntheticConfig, index: int, person: Person) -> ParticipantSig
 
 
 def _smooth_noise(rng: np.random.Generator, n: int, sigma_frames: float) -> np.ndarray:
-    """Gaussian-filtered white noise, rescaled to unit standard deviation."""
+    """Gaussian-filtered white noise with unit variance *in expectation*: stationary, so a recording's
+    own mean and spread vary from person to person as real sessions do (rescaling every series to its
+    own zero mean made each person's first and second half anti-correlated)."""
     x = gaussian_filter1d(rng.standard_normal(n + int(8 * sigma_frames)), sigma_frames, mode="wrap")
-    x = x[: n]
-    return (x - x.mean()) / (x.std() + 1e-12)
+    return x[:n] / _kernel_norm(sigma_frames)
+
+
+def _kernel_norm(sigma_frames: float) -> float:
+    """The standard deviation of unit white noise after ``gaussian_filter1d`` with this sigma."""
+    impulse = np.zeros(2 * int(4 * sigma_frames + 0.5) + 1)
+    impulse[len(impulse) // 2] = 1.0
+    return float(np.sqrt(np.square(gaussian_filter1d(impulse, sigma_frames, mode="constant")).sum()))
 
 
 def _latent_affect(cfg: SyntheticConfig, rng: np.random.Generator) -> np.ndarray:
