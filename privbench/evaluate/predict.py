@@ -13,11 +13,7 @@ from privbench.data.windows import window_starts
 
 @torch.no_grad()
 def predict_sequence(
-    model: nn.Module,
-    fetch: Callable[[int, int], torch.Tensor],
-    length: int,
-    window: int,
-    batch_size: int,
+    model: nn.Module, fetch: Callable[[int, int], torch.Tensor], *, length: int, window: int, batch_size: int,
     device: torch.device,
 ) -> np.ndarray:
     """[length, outputs] predictions; ``fetch(start, stop)`` returns the model input for that span.

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
 
-from privbench.data.frames import FrameSequence, FrameWindowDataset
+from privbench.data.frames import FrameSequence
 from privbench.models.frame_model import FrameSequenceModel
 from privbench.progress import Progress
+from privbench.settings import OptimiserSettings, WindowSettings
 from privbench.train.frame_pretrain import pretrain_frames
-from privbench.train.loop import adam, train_epoch
+from privbench.train.loop import train_epoch
+from privbench.train.setup import client_training
 
 StateDict = dict[str, torch.Tensor]
 
@@ -66,22 +67,22 @@ def local_update(
 ) -> ClientResult:
     """Load ``global_weights``, train ``local_epochs`` on this client's windows with a fresh Adam, the
     backbone at ``lr * backbone_lr_scale``; in a warm-up round, train the backbone and the frame head
-    on ``warmup_steps`` batches of the client's single frames instead."""
+    on ``warmup_steps`` batches of the client's single frames instead (both stages built by
+    ``privbench.train.setup`` and run by the one training loop)."""
     start = time.perf_counter()
     model.load_state_dict(global_weights)
     model.to(device)
     if training.is_warmup(round_):
-        losses = pretrain_frames(model, [sequence], training.warmup_steps, training.warmup_batch, training.lr,
-                                 training.loss, seed, device, Progress(enabled=False))
-        weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-        examples = training.warmup_steps * training.warmup_batch
-        return ClientResult(client_id, weights, examples, float(losses[-1]), time.perf_counter() - start)
-    windows = FrameWindowDataset([sequence], training.seq_len, training.stride)
-    loader = DataLoader(windows, batch_size=training.batch_size, shuffle=True,
-                        generator=torch.Generator().manual_seed(seed))
-    optimizer = adam(model.parameter_groups(training.lr, training.backbone_lr_scale))
-    loss = 0.0
-    for _ in range(training.local_epochs):
-        loss, _ = train_epoch(model, loader, optimizer, training.loss, device)
+        losses = pretrain_frames(model, [sequence], steps=training.warmup_steps, batch_size=training.warmup_batch,
+                                 lr=training.lr, loss_name=training.loss, seed=seed, device=device,
+                                 progress=Progress(enabled=False))
+        examples, loss = training.warmup_steps * training.warmup_batch, losses[-1]
+    else:
+        windows = WindowSettings(seq_len=training.seq_len, stride=training.stride)
+        optim = OptimiserSettings(loss=training.loss, lr=training.lr, batch_size=training.batch_size)
+        setup = client_training(model, sequence, windows=windows, optim=optim,
+                                backbone_lr_scale=training.backbone_lr_scale, seed=seed)
+        losses = [train_epoch(setup, device)[0] for _ in range(training.local_epochs)]
+        examples, loss = len(setup.loader.dataset), losses[-1]
     weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-    return ClientResult(client_id, weights, len(windows), loss, time.perf_counter() - start)
+    return ClientResult(client_id, weights, examples, float(loss), time.perf_counter() - start)

@@ -6,21 +6,20 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from privbench.config import require
 from privbench.data.labels import gold_labels
 from privbench.data.layout import Dataset
 from privbench.data.splits import Split
-from privbench.data.windows import Normalizer, Sequence, WindowDataset
+from privbench.data.windows import Normalizer, Sequence
 from privbench.errors import ConfigError
 from privbench.evaluate.metrics import mean_ccc
 from privbench.evaluate.predict import predict_sequence
 from privbench.methods.base import METHODS, FoldOutput
-from privbench.models.heads import SequenceRegressor
 from privbench.progress import Progress
 from privbench.settings import HeadSettings, OptimiserSettings, PrivacySettings, StoppingSettings, WindowSettings
 from privbench.train.loop import fit
+from privbench.train.setup import au_model, au_training
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,7 +46,8 @@ def au_sequence(dataset: Dataset, pid: str) -> Sequence:
 
 
 class AUMethod:
-    """Train an RNN head on windows of normalised AU features; predict each test participant whole."""
+    """Train an RNN head on windows of normalised AU features; predict each test participant whole. With
+    validation participants, the best epoch is kept (``patience`` stops early); without, the last."""
 
     config_type = AUConfig
     needs_frames = False
@@ -68,28 +68,22 @@ class AUMethod:
             )
         normalize = Normalizer.fit(train)
         train, validation, test = ([normalize(s) for s in part] for part in (train, validation, test))
+        width = train[0].inputs.shape[1]
+        model = au_model(width, rnn, config.head).to(device)
+        setup = au_training(model, train, windows=config.windows, optim=config.optim, seed=seed)
 
-        model = SequenceRegressor(train[0].inputs.shape[1], rnn, config.head.hidden, config.head.layers,
-                                  config.head.fc_units, config.head.dropout).to(device)
-        loader = DataLoader(
-            WindowDataset(train, config.windows.seq_len, config.windows.stride), batch_size=config.optim.batch_size,
-            shuffle=True, generator=torch.Generator().manual_seed(seed),
-        )
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.optim.lr)
         def predict(m: torch.nn.Module, seq: Sequence) -> np.ndarray:
             def fetch(start: int, stop: int) -> torch.Tensor:
                 return torch.from_numpy(seq.inputs[start:stop])
 
-            return predict_sequence(m, fetch, len(seq.inputs), config.windows.seq_len, config.optim.batch_size, device)
-
-        checked = validation or train
+            return predict_sequence(m, fetch, length=len(seq.inputs), window=config.windows.seq_len,
+                                    batch_size=config.optim.batch_size, device=device)
 
         def validate(m: torch.nn.Module) -> float:
-            return mean_ccc([s.labels for s in checked], [predict(m, s) for s in checked])
+            return mean_ccc([s.labels for s in validation], [predict(m, s) for s in validation])
 
-        history = fit(model, loader, optimizer, config.optim.loss, config.epochs, validate,
-                      config.stopping.patience if validation else 0, device, progress)
-        width = train[0].inputs.shape[1]
+        history = fit(setup, epochs=config.epochs, device=device, progress=progress, model=model,
+                      validate=validate if validation else None, patience=config.stopping.patience)
         return FoldOutput(
             predictions={s.participant: predict(model, s) for s in test},
             labels={s.participant: s.labels for s in test},

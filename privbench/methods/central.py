@@ -6,10 +6,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
-from torch.utils.data import DataLoader, RandomSampler
 
 from privbench.config import require
-from privbench.data.frames import FrameSequence, FrameWindowDataset
 from privbench.data.layout import Dataset
 from privbench.data.splits import Split
 from privbench.methods.base import METHODS, FoldOutput
@@ -24,7 +22,8 @@ from privbench.settings import (
     WindowSettings,
 )
 from privbench.train.frame_pretrain import pretrain_frames
-from privbench.train.loop import adam, fit, one_cycle
+from privbench.train.loop import fit
+from privbench.train.setup import central_training
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,15 +47,6 @@ class CentralConfig:
         require(self.num_workers >= 0, f"num_workers must be >= 0, got {self.num_workers}")
 
 
-def frame_loader(sequences: list[FrameSequence], config: CentralConfig, seed: int) -> DataLoader:
-    """Shuffled training windows, at most ``windows_per_epoch`` per epoch, read by worker processes."""
-    windows = FrameWindowDataset(sequences, config.windows.seq_len, config.windows.stride)
-    sampler = RandomSampler(windows, num_samples=min(config.windows_per_epoch, len(windows)),
-                            generator=torch.Generator().manual_seed(seed))
-    return DataLoader(windows, batch_size=config.optim.batch_size, sampler=sampler, num_workers=config.num_workers,
-                      persistent_workers=config.num_workers > 0)
-
-
 class CentralMethod:
     """Train ResNet18 + RNN end to end on windows of face frames; predict each test participant whole."""
 
@@ -69,14 +59,16 @@ class CentralMethod:
         device: torch.device, progress: Progress,
     ) -> FoldOutput:
         fold = FrameFold.prepare(dataset, split, config, rnn, seed, device)
-        if config.frames.warmup_steps:
-            pretrain_frames(fold.model, fold.train, config.frames.warmup_steps, config.frames.warmup_batch, config.optim.lr,
-                            config.optim.loss, seed, device, progress, config.num_workers)
-        optimizer = adam(fold.model.parameter_groups(config.optim.lr, config.frames.backbone_lr_scale))
-        loader = frame_loader(fold.train, config, seed)
-        scheduler = one_cycle(optimizer, config.epochs * len(loader)) if config.lr_schedule == "onecycle" else None
-        history = fit(fold.model, loader, optimizer, config.optim.loss, config.epochs, fold.validator, config.stopping.patience,
-                      device, progress, scheduler)
+        frames = config.frames
+        if frames.warmup_steps:
+            pretrain_frames(fold.model, fold.train, steps=frames.warmup_steps, batch_size=frames.warmup_batch,
+                            lr=config.optim.lr, loss_name=config.optim.loss, seed=seed, device=device,
+                            progress=progress, num_workers=config.num_workers)
+        setup = central_training(fold.model, fold.train, windows=config.windows, optim=config.optim, frames=frames,
+                                 epochs=config.epochs, windows_per_epoch=config.windows_per_epoch,
+                                 schedule=config.lr_schedule, num_workers=config.num_workers, seed=seed)
+        history = fit(setup, epochs=config.epochs, device=device, progress=progress, model=fold.model,
+                      validate=fold.validator, patience=config.stopping.patience)
         return fold.output(history)
 
 

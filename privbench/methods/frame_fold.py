@@ -17,10 +17,9 @@ from privbench.errors import ConfigError, DatasetError
 from privbench.evaluate.metrics import mean_ccc
 from privbench.evaluate.predict import predict_sequence
 from privbench.methods.base import FoldOutput
-from privbench.models.backbone import build_backbone
 from privbench.models.frame_model import FrameSequenceModel
-from privbench.settings import BackboneConfig, HeadSettings
 from privbench.train.loop import FitHistory
+from privbench.train.setup import frame_model as build_model  # the fedavg apps import it from here
 
 
 def frame_sequence(dataset: Dataset, pid: str, step: int, transform: FrameTransform) -> FrameSequence:
@@ -37,17 +36,9 @@ def predict_frames(model: torch.nn.Module, seq: FrameSequence, window: int, batc
     def fetch(start: int, stop: int) -> torch.Tensor:
         return seq.inputs(seq.rows[start:stop])
 
-    sparse = predict_sequence(model, fetch, len(seq.rows), window, batch_size, device)
+    sparse = predict_sequence(model, fetch, length=len(seq.rows), window=window, batch_size=batch_size, device=device)
     every = np.arange(len(seq.gold))
     return np.stack([np.interp(every, seq.rows, sparse[:, d]) for d in range(sparse.shape[1])], axis=1)
-
-
-def build_model(head: HeadSettings, backbone: BackboneConfig, rnn: str, seed: int) -> tuple[FrameSequenceModel, str]:
-    """A freshly initialised ResNet18 + RNN (seeded: every engine and process builds the same one) and a
-    statement of where the backbone weights came from."""
-    torch.manual_seed(seed)
-    features, weights = build_backbone(backbone)
-    return FrameSequenceModel.create(features, rnn, head.hidden, head.layers, head.fc_units, head.dropout), weights
 
 
 @dataclass
@@ -76,8 +67,8 @@ class FrameFold:
                                    for ids in (split.train if local_train else (), split.validation, split.test))
         shortest = min(train + validation + test, key=lambda s: len(s.rows), default=None)
         if shortest is not None and config.windows.seq_len > len(shortest.rows):
-            raise ConfigError(f"seq_len {config.windows.seq_len} x frame_step {config.frames.frame_step} is longer than "
-                              f"participant {shortest.participant}'s {len(shortest.gold)} frames")
+            raise ConfigError(f"seq_len {config.windows.seq_len} x frame_step {config.frames.frame_step} is longer "
+                              f"than participant {shortest.participant}'s {len(shortest.gold)} frames")
         model, weights = build_model(config.head, config.frames.backbone, rnn, seed)
         return cls(train, validation, test, model.to(device), config, device, {"backbone_weights": weights})
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torchvision.models import ResNet18_Weights, resnet18
+from torchvision.models import ResNet, ResNet18_Weights, resnet18
+from torchvision.models.resnet import BasicBlock
 
 from privbench.errors import InputError
 from privbench.settings import BackboneConfig
@@ -27,10 +28,27 @@ def cached_weights_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(ResNet18_Weights.IMAGENET1K_V1.url).name
 
 
-def build_backbone(config: BackboneConfig) -> tuple[nn.Module, str]:
-    """The backbone and a one-line statement of where its weights came from."""
+class _OutOfPlaceBlock(BasicBlock):
+    """torchvision's residual block, its sum out of place (with non-in-place ReLUs: the same function)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        return self.relu(out + identity)
+
+
+def build_backbone(config: BackboneConfig, *, hookable: bool = False) -> tuple[nn.Module, str]:
+    """The backbone and a one-line statement of where its weights came from. ``hookable``: no in-place
+    operation follows a layer (per-sample gradient hooks, e.g. Opacus's, cannot follow one); the same
+    parameters, initialisation and function."""
     norm = _group_norm if config.norm == "group" else nn.BatchNorm2d
-    model = resnet18(weights=None, norm_layer=norm, zero_init_residual=True)
+    if hookable:
+        model = ResNet(_OutOfPlaceBlock, [2, 2, 2, 2], norm_layer=norm, zero_init_residual=True)
+        for module in model.modules():
+            if isinstance(module, nn.ReLU):
+                module.inplace = False
+    else:
+        model = resnet18(weights=None, norm_layer=norm, zero_init_residual=True)
     model.fc = nn.Identity()
     if config.weights == "none":
         return model, "random initialisation (backbone.weights=none)"

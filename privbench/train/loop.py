@@ -1,4 +1,5 @@
-"""The one training loop: plain, federated-client and (later) DP training share ``train_epoch``."""
+"""The one training loop: every method's epochs, the frame warm-up and each federated client step run
+``run_steps`` on a ``TrainingSetup`` (built by ``privbench.train.setup``, possibly wrapped, e.g. for DP-SGD)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import copy
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from itertools import islice
+from typing import Any, Callable, Iterable, Iterator
 
 import torch
 from torch import nn
@@ -17,10 +19,30 @@ from privbench.evaluate.metrics import ccc_loss, ccc_window_loss
 from privbench.progress import Progress
 from privbench.registry import Registry
 
-LOSSES: Registry[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = Registry("loss")
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+LOSSES: Registry[Loss] = Registry("loss")
 LOSSES.register("mse")(nn.functional.mse_loss)
 LOSSES.register("ccc")(ccc_loss)
 LOSSES.register("ccc_window")(ccc_window_loss)
+
+Scheduler = torch.optim.lr_scheduler.LRScheduler
+
+
+@dataclass
+class TrainingSetup:
+    """What one training stage trains, and with what; the loop uses nothing else.
+
+    ``model(inputs)`` predicts tensors shaped like the loader's labels ([B, T, 2]); ``loss`` is a mean over
+    the batch. ``loader``'s length is one pass over its dataset (Opacus derives its sampling rate from it);
+    ``steps_per_epoch`` bounds an epoch to fewer batches (None: one pass).
+    """
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    loader: DataLoader
+    loss: Loss
+    scheduler: Scheduler | None = None  # stepped after every optimiser step
+    steps_per_epoch: int | None = None
 
 
 @dataclass
@@ -32,9 +54,6 @@ class FitHistory:
     epoch_seconds: list[float] = field(default_factory=list)
     best_epoch: int = -1
     frames_seen: int = 0
-
-
-Scheduler = torch.optim.lr_scheduler.LRScheduler
 
 
 def adam(params: Iterable, lr: float = 1e-3) -> torch.optim.Adam:
@@ -50,27 +69,52 @@ def one_cycle(optimizer: torch.optim.Optimizer, steps: int) -> Scheduler:
     return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peak, total_steps=max(steps, 2), pct_start=0.15)
 
 
-def train_epoch(
-    model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, loss_name: str, device: torch.device,
-    scheduler: Scheduler | None = None,
-) -> tuple[float, int]:
-    """One pass over ``loader`` (``scheduler`` stepped per batch); returns the mean batch loss and the
-    number of labelled frames seen."""
-    loss_fn = LOSSES.get(loss_name)
-    model.train()
-    total, batches, frames = 0.0, 0, 0
-    for inputs, labels in loader:
+def _batches(loader: DataLoader, steps: int | None) -> Iterator[Any]:
+    """``steps`` batches, passing over ``loader`` again as often as needed (None: one pass)."""
+    if steps is None:
+        yield from loader
+        return
+    while steps > 0:
+        before = steps
+        for batch in islice(loader, steps):
+            steps -= 1
+            yield batch
+        if steps == before:
+            raise ValueError("the training loader yields no batches")
+
+
+def run_steps(setup: TrainingSetup, *, device: torch.device, steps: int | None = None,
+              on_step: Callable[[int, float], None] | None = None) -> tuple[list[float], int]:
+    """Train ``setup.model`` on ``steps`` batches of ``setup.loader`` (None: one pass); returns the loss of
+    every non-empty batch and the number of labelled frames seen. ``on_step(step, loss)`` sees each loss
+    as it comes (step counted from 1).
+
+    An empty batch (Poisson sampling under DP-SGD) is still stepped, so a private optimiser adds its noise
+    and counts the step, but it has no loss.
+    """
+    setup.model.train()
+    losses, frames = [], 0
+    for inputs, labels in _batches(setup.loader, steps):
         inputs, labels = inputs.to(device), labels.to(device)
-        optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(inputs), labels)
+        setup.optimizer.zero_grad(set_to_none=True)
+        loss = setup.loss(setup.model(inputs), labels)
         loss.backward()
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        total += float(loss.detach())
-        batches += 1
-        frames += labels.shape[0] * labels.shape[1]
-    return total / max(batches, 1), frames
+        setup.optimizer.step()
+        if setup.scheduler is not None:
+            setup.scheduler.step()
+        if len(labels):
+            losses.append(float(loss.detach()))
+            frames += labels.shape[0] * labels.shape[1]
+            if on_step is not None:
+                on_step(len(losses), losses[-1])
+    return losses, frames
+
+
+def train_epoch(setup: TrainingSetup, device: torch.device) -> tuple[float, int]:
+    """One epoch (``setup.steps_per_epoch`` batches, or one pass); returns the mean batch loss and the
+    number of labelled frames seen."""
+    losses, frames = run_steps(setup, device=device, steps=setup.steps_per_epoch)
+    return sum(losses) / max(len(losses), 1), frames
 
 
 class BestWeights:
@@ -108,28 +152,23 @@ class BestWeights:
 
 
 def fit(
-    model: nn.Module,
-    loader: DataLoader,
-    optimizer: torch.optim.Optimizer,
-    loss_name: str,
-    epochs: int,
-    validate: Callable[[nn.Module], float] | None,
-    patience: int,
-    device: torch.device,
-    progress: Progress,
-    scheduler: Scheduler | None = None,
+    setup: TrainingSetup, *, epochs: int, device: torch.device, progress: Progress,
+    validate: Callable[[nn.Module], float] | None = None, patience: int = 0, model: nn.Module | None = None,
 ) -> FitHistory:
-    """Train for up to ``epochs``; keep the weights with the best validation score.
+    """Train ``setup`` for up to ``epochs``; keep the weights with the best validation score.
 
     Stops early after ``patience`` epochs without improvement (patience 0: never). Without
-    ``validate``, trains every epoch and keeps the last weights.
+    ``validate``, trains every epoch and keeps the last weights. ``validate`` scores, and the best
+    weights go to, ``model``: by default ``setup.model``; pass the model as built when a wrapper
+    replaced ``setup.model`` (e.g. by Opacus's GradSampleModule around it).
     """
+    model = setup.model if model is None else model
     history = FitHistory()
     best = BestWeights(validate, patience)
     task = progress.add("epochs", total=epochs)
     for epoch in range(epochs):
         start = time.perf_counter()
-        loss, frames = train_epoch(model, loader, optimizer, loss_name, device, scheduler)
+        loss, frames = train_epoch(setup, device)
         history.epoch_seconds.append(time.perf_counter() - start)
         if not math.isfinite(loss):
             raise DivergedError(f"training diverged: mean loss {loss} in epoch {epoch + 1}")
