@@ -28,7 +28,7 @@ def test_set_overrides_are_typed():
         ("epochs=ten", "expected an integer"),
         ("loss=mae", "not one of"),
         ("seq_len=-5", "seq_len must be positive"),
-        ("data.participants=1", "participants must be at least 2"),
+        ("data.participants=1", "participants must be in 2..10,000"),
         ("data.colour=3", "unknown key 'colour'"),
         ("lr", "expected key=value"),
     ],
