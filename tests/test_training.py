@@ -2,7 +2,6 @@
 
 import dataclasses
 import math
-import warnings
 from itertools import islice
 
 import numpy as np
@@ -37,6 +36,8 @@ from privbench.train.setup import (
     frame_warmup_training,
 )
 
+pytestmark = pytest.mark.filterwarnings(  # Opacus's notes: secure RNG off, backward hooks on inputs without grad
+    "ignore:Secure RNG turned off:UserWarning", "ignore:Full backward hook is firing:UserWarning")
 CPU = torch.device("cpu")
 QUIET = Progress(enabled=False)
 HEAD = HeadSettings(hidden=4, layers=1, fc_units=4, dropout=0.0)
@@ -148,9 +149,7 @@ def test_opacus_makes_the_au_stage_private_and_the_loop_trains_it(loss):
                         wrap=private)
     assert isinstance(setup.loader, DPDataLoader) and setup.loader.sample_rate == pytest.approx(8 / 96, rel=0.1)
     before = weights(model)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Opacus: secure RNG off; full backward hooks on non-leaf inputs
-        history = fit(setup, epochs=1, device=CPU, progress=QUIET, model=model)
+    history = fit(setup, epochs=1, device=CPU, progress=QUIET, model=model)
     assert math.isfinite(history.train_loss[0])
     assert not all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # trained in place
     epsilon = engine.get_epsilon(1e-5)
