@@ -15,7 +15,7 @@ from privbench.attacks.demographics import Predictions, attribute_values, cross_
 from privbench.attacks.features import windows_of
 from privbench.attacks.models import MODELS, Released
 from privbench.attacks.release import load_release
-from privbench.attacks.runner import AttackOutcome
+from privbench.attacks.runner import AttackEntry, AttackOutcome
 from privbench.config import require
 from privbench.data.layout import Dataset
 from privbench.errors import DatasetError
@@ -135,12 +135,4 @@ def permutation_p_value(values: dict[str, str], inputs: dict[str, np.ndarray], c
     return m.permutation_p_value(accuracy, labels, np.array(people), permutations=config.permutations, seed=seed)
 
 
-@dataclass(frozen=True)
-class DemographicsAttack:
-    """The registered ``demographics`` attack: its settings type and its run."""
-
-    config_type: type = DemographicsConfig
-    run = staticmethod(run_demographics)
-
-
-DEMOGRAPHICS = DemographicsAttack()
+DEMOGRAPHICS = AttackEntry(DemographicsConfig, run_demographics)

@@ -14,7 +14,7 @@ from privbench.attacks.linkage import Cut, cut
 from privbench.attacks.models import MODELS
 from privbench.attacks.release import Release, load_release
 from privbench.attacks.reid import Windowing, closed_set_scores, open_set_scores, rank, unseen_pairs, verify
-from privbench.attacks.runner import AttackOutcome
+from privbench.attacks.runner import AttackEntry, AttackOutcome
 from privbench.config import require
 from privbench.data.layout import Dataset
 from privbench.errors import ConfigError
@@ -128,13 +128,4 @@ def length_curves(release: Release, participants: list[str], config: ReidConfig,
     return pd.DataFrame(rows)
 
 
-
-@dataclass(frozen=True)
-class ReidAttack:
-    """The registered ``reid`` attack: its settings type and its run."""
-
-    config_type: type = ReidConfig
-    run = staticmethod(run_reid)
-
-
-REID = ReidAttack()
+REID = AttackEntry(ReidConfig, run_reid)

@@ -11,12 +11,12 @@ from typing import Any, Callable
 import pandas as pd
 import yaml
 
-from privbench.config import PROFILES, build, override, profile_values, to_dict
+from privbench.config import build, override, profile_values, to_dict
 from privbench.data.generate import synthetic_dataset
 from privbench.data.layout import Dataset
 from privbench.data.synthetic import SyntheticConfig
 from privbench.data.validate import validate
-from privbench.errors import ConfigError, DatasetError
+from privbench.errors import DatasetError
 from privbench.evaluate.efficiency import PeakMemory
 from privbench.experiment import resolve_data
 from privbench.io import atomic_dir, write_json
@@ -36,6 +36,15 @@ class AttackOutcome:
 
 
 @dataclass(frozen=True)
+class AttackEntry:
+    """What ``ATTACKS`` holds for each attack: its settings type and the function that runs it
+    (``run(dataset, settings, *, seed, from_run, progress) -> AttackOutcome``)."""
+
+    config_type: type
+    run: Callable[..., AttackOutcome]
+
+
+@dataclass(frozen=True)
 class AttackSpec:
     """A resolved attack run (saved as config.yaml)."""
 
@@ -50,8 +59,7 @@ class AttackSpec:
 
 def resolve(attack: str, config_type: type, *, profile: str, seed: int, data: str, from_run: Path | None,
             assignments: list[str]) -> AttackSpec:
-    if profile not in PROFILES:
-        raise ConfigError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")
+    """The attack's profile values and ``--set`` overrides, checked (an unknown profile names the valid ones)."""
     synthetic, rest = resolve_data(data, profile, assignments)
     settings = override(build(config_type, profile_values(attack, profile), f"configs/{attack}.yaml"), rest)
     return AttackSpec(attack, profile, seed, data, str(from_run) if from_run else None, synthetic, settings)
@@ -60,10 +68,10 @@ def resolve(attack: str, config_type: type, *, profile: str, seed: int, data: st
 def open_dataset(spec: AttackSpec, progress: Progress) -> Dataset:
     """The attacked dataset (AU-only is enough), checked as ``data validate`` checks it."""
     root = synthetic_dataset(spec.synthetic, False, progress) if spec.synthetic else Path(spec.data)
-    report = validate(root)
-    if not report.with_aus:
+    dataset = Dataset(root)
+    if not validate(dataset).with_aus:
         raise DatasetError(f"{root}: no action units (aus.csv) to attack")
-    return Dataset(root)
+    return dataset
 
 
 def run_attack(spec: AttackSpec, run: Callable[..., AttackOutcome], out: Path | None,

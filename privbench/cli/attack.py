@@ -18,6 +18,8 @@ DataOption = Annotated[str, typer.Option(
 SeedOption = Annotated[int, typer.Option(help="Seed for the segment split, the attack models and the bootstrap.")]
 OutOption = Annotated[Optional[Path], typer.Option(help="Result folder (default results/<run_id>).")]
 ProgressOption = Annotated[bool, typer.Option(help="Show progress bars on stderr.")]
+FromRunOption = Annotated[Optional[Path], typer.Option(
+    help="A run folder whose predictions.csv is released (with --set release=predictions).")]
 HEADLINE = {"reid": ("top1", "top5", "auc", "eer", "tpr_at_1fpr")}
 
 
@@ -26,8 +28,7 @@ def reid_command(
     data: DataOption = "synthetic",
     profile: ProfileOption = "default",
     seed: SeedOption = 0,
-    from_run: Annotated[Optional[Path], typer.Option(
-        help="A run folder whose predictions.csv is released (with --set release=predictions).")] = None,
+    from_run: FromRunOption = None,
     set_: SetOption = None,
     out: OutOption = None,
     output_format: FormatOption = OutputFormat.table,
@@ -43,8 +44,7 @@ def demographics_command(
     data: DataOption = "synthetic",
     profile: ProfileOption = "default",
     seed: SeedOption = 0,
-    from_run: Annotated[Optional[Path], typer.Option(
-        help="A run folder whose predictions.csv is released (with --set release=predictions).")] = None,
+    from_run: FromRunOption = None,
     set_: SetOption = None,
     out: OutOption = None,
     output_format: FormatOption = OutputFormat.table,

@@ -21,7 +21,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -233,6 +233,18 @@ def frames_header(path: Path) -> tuple[tuple[int, int, int, int], int]:
     return shape, offset
 
 
+def _read_ratings(path: Path) -> pd.DataFrame:
+    table = read_csv(path, ["timestamp", *DIMENSIONS])
+    check_ratings(path, table)
+    return table
+
+
+def _read_frame_index(path: Path) -> pd.DataFrame:
+    table = read_csv(path, FRAME_INDEX_COLUMNS)
+    check_frame_index(path, table)
+    return table
+
+
 class Dataset:
     """Read access to a dataset folder in the privbench layout (lazy, per participant).
 
@@ -245,6 +257,7 @@ class Dataset:
         if not self.root.is_dir():
             raise DatasetError(f"{self.root}: no such dataset folder")
         self.manifest = Manifest.load(self.root / "manifest.json")
+        self._tables: dict[Path, pd.DataFrame] = {}
 
     @cached_property
     def participants(self) -> pd.DataFrame:
@@ -273,11 +286,21 @@ class Dataset:
     def has_aus(self, pid: str) -> bool:
         return (self.root / pid / "aus.csv").exists()
 
+    def _table(self, path: Path, read: Callable[[Path], pd.DataFrame]) -> pd.DataFrame:
+        """``read(path)``, parsed and checked once per Dataset (validation, training and scoring read the
+        same tables); callers must not modify the table they get."""
+        if path not in self._tables:
+            self._tables[path] = read(path)
+        return self._tables[path]
+
     def aus(self, pid: str) -> pd.DataFrame:
         """aus.csv (checked by ``check_aus``); ``success`` is 1 where the column is absent."""
         path = self.root / pid / "aus.csv"
         if not path.exists() and (self.root / pid / "frames.csv").exists():
             raise DatasetError(f"{path}: no action units for {pid} (this dataset holds face frames only)")
+        return self._table(path, self._read_aus)
+
+    def _read_aus(self, path: Path) -> pd.DataFrame:
         table = read_csv(path, ["timestamp", *self.manifest.au_columns])
         if "success" not in table.columns:
             table["success"] = 1
@@ -295,10 +318,7 @@ class Dataset:
 
     def ratings(self, pid: str) -> pd.DataFrame:
         """ratings.csv (checked by ``check_ratings``)."""
-        path = self.root / pid / "ratings.csv"
-        table = read_csv(path, ["timestamp", *DIMENSIONS])
-        check_ratings(path, table)
-        return table
+        return self._table(self.root / pid / "ratings.csv", _read_ratings)
 
     def has_frames(self, pid: str) -> bool:
         return (self.root / pid / "frames.npy").exists()
@@ -308,10 +328,7 @@ class Dataset:
 
     def frame_index(self, pid: str) -> pd.DataFrame:
         """frames.csv: one row per frame of frames.npy; ``face`` 0 marks a masked frame (no face found)."""
-        path = self.root / pid / "frames.csv"
-        table = read_csv(path, FRAME_INDEX_COLUMNS)
-        check_frame_index(path, table)
-        return table
+        return self._table(self.root / pid / "frames.csv", _read_frame_index)
 
     def frames(self, pid: str) -> np.ndarray:
         """The participant's face frames, memory-mapped read-only (never loaded whole)."""

@@ -59,10 +59,11 @@ class _Tally:
     shape: tuple[int, int, int] | None = None
 
 
-def validate(root: Path | str) -> DatasetReport:
+def validate(root: Path | str | Dataset) -> DatasetReport:
     """Read every table of the dataset (the reader checks each on its own, as for ``run``) and check
-    that they agree; raise DatasetError otherwise."""
-    dataset = Dataset(root)
+    that they agree; raise DatasetError otherwise. Given an open ``Dataset``, the tables it reads stay
+    parsed for whoever uses that Dataset next."""
+    dataset = root if isinstance(root, Dataset) else Dataset(root)
     ids = dataset.ids
     strays = sorted(p.name for p in dataset.root.iterdir() if p.is_dir() and p.name not in ids
                     and not p.name.startswith("."))

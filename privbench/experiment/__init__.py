@@ -83,8 +83,9 @@ def open_dataset(spec: RunSpec, progress: Progress) -> Dataset:
     broken file stops the run at once with the line ``validate`` would print."""
     runner = METHODS.get(spec.method)
     root = synthetic_dataset(spec.synthetic, runner.needs_frames, progress) if spec.synthetic else Path(spec.data)
-    validate(root)
-    return Dataset(root)
+    dataset = Dataset(root)
+    validate(dataset)
+    return dataset
 
 
 def pick_device(name: str) -> torch.device:

@@ -79,9 +79,10 @@ def score(labels: np.ndarray, predictions: np.ndarray) -> dict[str, dict[str, fl
     }
 
 
-def training_mean(gold: dict[str, np.ndarray], split: Split) -> np.ndarray:
+def training_mean(dataset: Dataset, split: Split) -> np.ndarray:
     """The constant predictor: the gold standard's mean over the fold's training participants."""
-    return np.concatenate([gold[pid] for pid in split.train + split.validation]).mean(0)
+    gold = [dataset.ratings(pid)[list(DIMENSIONS)].to_numpy(float) for pid in split.train + split.validation]
+    return np.concatenate(gold).mean(0)
 
 
 def check_predictions(predictions: np.ndarray, split: Split) -> None:
@@ -114,7 +115,6 @@ def cross_validate(
     extras: dict[str, float] = {}  # method-specific measurements, summed over folds
     updates: list[ClientUpdate] = []
     predicted: list[pd.DataFrame] = []
-    gold: dict[str, np.ndarray] = {}  # each participant's gold standard, read once
     task = progress.add("folds", total=len(splits))
     for split in splits:
         start = time.perf_counter()
@@ -129,10 +129,7 @@ def cross_validate(
         predictions = np.concatenate([output.predictions[p] for p in split.test])
         check_predictions(predictions, split)
         predicted.append(prediction_table(dataset, split.fold, output, split.test))
-        for pid in split.train + split.validation:
-            if pid not in gold:
-                gold[pid] = dataset.ratings(pid)[list(DIMENSIONS)].to_numpy(float)
-        constant = np.broadcast_to(training_mean(gold, split), labels.shape)
+        constant = np.broadcast_to(training_mean(dataset, split), labels.shape)
         history = output.history
         for key, value in output.efficiency.items():
             extras[key] = extras.get(key, 0) + value
