@@ -66,11 +66,16 @@ def rank(view: LinkageView, model_name: str, windowing: Windowing) -> ClosedSet:
     return ClosedSet(identities, probes, np.stack([embed(model, view.probes[p], windowing) for p in probes]))
 
 
-def closed_set_scores(result: ClosedSet, truth: LinkageTruth, *, resamples: int, seed: int) -> dict[str, dict]:
-    """top1 and top5 with chance and 95% intervals (participants resampled)."""
+def targets(result: ClosedSet, truth: LinkageTruth) -> tuple[np.ndarray, np.ndarray]:
+    """Each probe's owner and the column of that owner in ``result.scores`` (the scorer's side)."""
     column = {identity: i for i, identity in enumerate(result.identities)}
     owners = np.array([truth.identity[p] for p in result.probes])
-    target = np.array([column[o] for o in owners])
+    return owners, np.array([column[o] for o in owners])
+
+
+def closed_set_scores(result: ClosedSet, truth: LinkageTruth, *, resamples: int, seed: int) -> dict[str, dict]:
+    """top1 and top5 with chance and 95% intervals (participants resampled)."""
+    owners, target = targets(result, truth)
     n = len(result.identities)
     out: dict[str, dict] = {"metrics": {}, "baseline": {}, "ci95": {}}
     for k in (1, 5):

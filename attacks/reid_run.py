@@ -11,9 +11,18 @@ import pandas as pd
 
 from privbench.attacks import plots
 from privbench.attacks.linkage import Cut, cut
+from privbench.attacks.metrics import top_k_accuracy
 from privbench.attacks.models import MODELS
 from privbench.attacks.release import Release, load_release
-from privbench.attacks.reid import Windowing, closed_set_scores, open_set_scores, rank, unseen_pairs, verify
+from privbench.attacks.reid import (
+    Windowing,
+    closed_set_scores,
+    open_set_scores,
+    rank,
+    targets,
+    unseen_pairs,
+    verify,
+)
 from privbench.attacks.runner import AttackEntry, AttackOutcome
 from privbench.config import require
 from privbench.data.layout import Dataset
@@ -122,7 +131,8 @@ def length_curves(release: Release, participants: list[str], config: ReidConfig,
                 view, truth = cut(release, participants, frames(config, release.fps, **{axis: length}), seed)
             except ConfigError:
                 continue
-            top1 = closed_set_scores(rank(view, model, windowing), truth, resamples=100, seed=seed)["metrics"]["top1"]
+            ranked = rank(view, model, windowing)
+            top1 = top_k_accuracy(ranked.scores, targets(ranked, truth)[1], 1)
             rows.append({"axis": axis, "seconds": length, "probes": len(view.probes), "top1": top1,
                          "chance": 1 / len(participants)})
     return pd.DataFrame(rows)
