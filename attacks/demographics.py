@@ -5,8 +5,9 @@ Participant-grouped cross-validation: in each fold the adversary holds a labelle
 training participants' windows and attributes) and the released windows of unseen people
 (``UnseenPeople``); it returns class probabilities per window. The attributes of the unseen people
 stay with the scorer. Scores per window and per participant (mean probability over their windows):
-balanced accuracy and ROC AUC against the majority baseline, 95% bootstrap intervals over
-participants and a permutation-test p-value (attributes shuffled between participants).
+balanced accuracy and ROC AUC against the majority baseline; demographics_run.py adds the 95%
+intervals (participants reweighted by a Bayesian bootstrap, the attack refitted) and the
+permutation-test p-value.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class LabelledPeople:
 
     inputs: dict[str, np.ndarray]  # participant -> [N, ...]
     attribute: dict[str, str]
+    weight: dict[str, float]  # how much each person counts (1 each; a bootstrap resample reweighs)
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ def infer(known: LabelledPeople, unseen: UnseenPeople, *, model: str, released: 
     unseen window. Returns the class order and participant -> [N, classes]."""
     inputs = np.concatenate(list(known.inputs.values()))
     labels = np.concatenate([np.full(len(x), known.attribute[p]) for p, x in known.inputs.items()])
-    fitted = MODELS.get(model)(released, seed).fit(inputs, labels)
+    weights = np.concatenate([np.full(len(x), known.weight.get(p, 1.0)) for p, x in known.inputs.items()])
+    fitted = MODELS.get(model)(released, seed).fit(inputs, labels, weights)
     return [str(c) for c in fitted.classes], {p: fitted.predict_proba(x) for p, x in unseen.inputs.items()}
 
 
@@ -61,60 +64,62 @@ def attribute_values(participants: pd.DataFrame, column: str) -> dict[str, str]:
     return dict(zip(table["participant_id"].astype(str), table[column].astype(str).str.strip()))
 
 
-def cross_validated(inputs: dict[str, np.ndarray], attribute: dict[str, str], *, model: str, released: Released,
-                    folds: int, seed: int) -> tuple[list[str], dict[str, np.ndarray]]:
-    """Out-of-fold class probabilities for every participant with a value (folds stratified by class)."""
+def out_of_fold(inputs: dict[str, np.ndarray], attribute: dict[str, str], *, model: str, released: Released,
+                folds: int, seed: int, weight: dict[str, float] | None = None) -> Predictions:
+    """Out-of-fold class probabilities for every participant with a value (folds stratified by class),
+    each person counted with ``weight`` (default 1) in training and scoring."""
     people = sorted(attribute)
     labels = np.array([attribute[p] for p in people])
     classes = sorted(set(labels))
+    weight = weight or dict.fromkeys(people, 1.0)
     out: dict[str, np.ndarray] = {}
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(people, labels):
-        known = LabelledPeople({people[i]: inputs[people[i]] for i in train}, attribute)
+        known = LabelledPeople({people[i]: inputs[people[i]] for i in train}, attribute, weight)
         unseen = UnseenPeople({people[i]: inputs[people[i]] for i in test})
         order, probabilities = infer(known, unseen, model=model, released=released, seed=seed)
         for pid, p in probabilities.items():  # a class absent from a fold's training people scores 0
             full = np.zeros((len(p), len(classes)))
             full[:, [classes.index(c) for c in order]] = p
             out[pid] = full
-    return classes, out
+    return Predictions(classes, {p: attribute[p] for p in people}, out, weight)
 
 
 @dataclass(frozen=True)
 class Predictions:
-    """Out-of-fold probabilities joined with the truth, per window and per participant."""
+    """Out-of-fold class probabilities of each participant's windows and, for the scorer, their truth
+    and the weight each person counts with."""
 
     classes: list[str]
-    truth: np.ndarray  # per window
-    probabilities: np.ndarray  # per window [N, classes]
-    owner: np.ndarray  # per window
-
-    def per_participant(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Mean probability per (drawn) participant over the drawn rows: truth, probabilities, owners."""
-        owners = self.owner[rows]
-        names, inverse = np.unique(owners, return_inverse=True)
-        mean = np.stack([self.probabilities[rows][inverse == i].mean(0) for i in range(len(names))])
-        truth = np.array([self.truth[rows][inverse == i][0] for i in range(len(names))])
-        return truth, mean, names
+    truth: dict[str, str]
+    probabilities: dict[str, np.ndarray]  # participant -> [windows, classes]
+    weight: dict[str, float]
 
 
-def scores(predictions: Predictions, rows: np.ndarray, level: str) -> dict[str, float]:
-    """Balanced accuracy and ROC AUC of ``rows`` at the window or participant level."""
-    if level == "participant":
-        truth, probabilities, _ = predictions.per_participant(rows)
-    else:
-        truth, probabilities = predictions.truth[rows], predictions.probabilities[rows]
-    guess = np.array(predictions.classes)[probabilities.argmax(1)]
-    return {"balanced_accuracy": m.balanced_accuracy(truth, guess), "auc": _auc(truth, probabilities,
-                                                                                predictions.classes)}
+def scores(predictions: Predictions) -> dict[str, float]:
+    """Balanced accuracy and ROC AUC per participant (mean probability over their windows) and per window."""
+    people = sorted(predictions.probabilities)
+    counts = [len(predictions.probabilities[p]) for p in people]
+    levels = {
+        "": (np.array([predictions.truth[p] for p in people]),
+             np.stack([predictions.probabilities[p].mean(0) for p in people]),
+             np.array([predictions.weight[p] for p in people])),
+        "window_": (np.repeat([predictions.truth[p] for p in people], counts),
+                    np.concatenate([predictions.probabilities[p] for p in people]),
+                    np.repeat([predictions.weight[p] for p in people], counts)),
+    }
+    out = {}
+    for prefix, (truth, probabilities, weights) in levels.items():
+        guess = np.array(predictions.classes)[probabilities.argmax(1)]
+        out[f"{prefix}balanced_accuracy"] = m.balanced_accuracy(truth, guess, weights)
+        out[f"{prefix}auc"] = _auc(truth, probabilities, predictions.classes, weights)
+    return out
 
 
-def _auc(truth: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> float:
+def _auc(truth: np.ndarray, probabilities: np.ndarray, classes: list[str], weights: np.ndarray) -> float:
     """ROC AUC (one-vs-rest, macro, for more than two classes) over the classes present in ``truth``."""
     present = sorted(set(truth))
-    if len(present) < 2:
-        return 0.5  # a resample of one class has no ranking to score
     chosen = probabilities[:, [classes.index(c) for c in present]]
     chosen = chosen / np.clip(chosen.sum(1, keepdims=True), 1e-12, None)
     if len(present) == 2:
-        return float(roc_auc_score(truth == present[1], chosen[:, 1]))
-    return float(roc_auc_score(truth, chosen, multi_class="ovr", labels=present))
+        return float(roc_auc_score(truth == present[1], chosen[:, 1], sample_weight=weights))
+    return float(roc_auc_score(truth, chosen, multi_class="ovr", labels=present, sample_weight=weights))

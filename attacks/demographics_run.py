@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from privbench.attacks import metrics as m
 from privbench.attacks import plots
-from privbench.attacks.demographics import Predictions, attribute_values, cross_validated, scores
+from privbench.attacks.demographics import attribute_values, out_of_fold, scores
 from privbench.attacks.features import windows_of
 from privbench.attacks.models import MODELS, Released
 from privbench.attacks.release import load_release
@@ -42,7 +43,7 @@ class DemographicsConfig:
         require(self.folds >= 2, f"folds must be at least 2, got {self.folds}")
         require(self.min_per_class >= 2, f"min_per_class must be at least 2, got {self.min_per_class}")
         require(self.permutations >= 10, f"permutations must be at least 10, got {self.permutations}")
-        require(self.bootstrap >= 100, f"bootstrap must be at least 100, got {self.bootstrap}")
+        require(self.bootstrap >= 20, f"bootstrap must be at least 20, got {self.bootstrap}")
 
 
 def run_demographics(dataset: Dataset, config: DemographicsConfig, *, seed: int, from_run: Path | None,
@@ -61,19 +62,21 @@ def run_demographics(dataset: Dataset, config: DemographicsConfig, *, seed: int,
     inputs = {p: representer.represent(w) for p, w in windows.items() if len(w)}
     metrics: dict[str, dict] = {"metrics": {}, "baseline": {}, "ci95": {}}
     skipped, rows = {}, []
-    task = progress.add("demographic attributes", total=len(attributes))
+    refits = 2 + config.bootstrap + config.permutations  # the permutation test rescores the truth once
+    task = progress.add("demographic attributes", total=len(attributes) * refits)
     for name in attributes:
         values = {p: v for p, v in attribute_values(dataset.participants, name).items() if p in inputs}
         reason = too_few(values, config.min_per_class)
         if reason:
             skipped[name] = reason
+            progress.advance(task, steps=refits)
         else:
-            result = score_attribute(name, values, inputs, config, released, seed)
+            result = score_attribute(name, values, inputs, config, released, seed,
+                                     tick=partial(progress.advance, task, f"demographics: {name}"))
             for part in metrics:
                 metrics[part].update(result[part])
             rows.append({"attribute": name, "classes": len(set(values.values())), "people": len(values),
                          **result["metrics"]})
-        progress.advance(task, description=f"demographics: {name}")
     progress.remove(task)
     threat = {"release": config.release, "model": config.model, "participants": len(inputs), "folds": config.folds,
               "window_seconds": config.window_seconds, "not_scored": skipped}
@@ -94,45 +97,38 @@ def too_few(values: dict[str, str], minimum: int) -> str:
 
 
 def score_attribute(name: str, values: dict[str, str], inputs: dict[str, np.ndarray], config: DemographicsConfig,
-                    released: Released, seed: int) -> dict[str, dict]:
-    """Headline numbers of one attribute with baselines, 95% intervals and the permutation p-value."""
-    folds = min(config.folds, min(pd.Series(list(values.values())).value_counts()))
-    classes, probabilities = cross_validated(inputs, values, model=config.model, released=released, folds=folds,
-                                             seed=seed)
-    people = sorted(probabilities)
-    predictions = Predictions(classes, np.concatenate([np.full(len(probabilities[p]), values[p]) for p in people]),
-                              np.concatenate([probabilities[p] for p in people]),
-                              np.concatenate([np.full(len(probabilities[p]), p) for p in people]))
-    everything = np.arange(len(predictions.truth))
+                    released: Released, seed: int, tick: Callable[[], None]) -> dict[str, dict]:
+    """Headline numbers of one attribute with baselines, 95% intervals and the permutation p-value;
+    ``tick`` is called before each of its 2 + bootstrap + permutations cross-validations."""
+    def attack(labels: dict[str, str], weight: dict[str, float] | None = None, split: int = seed) -> dict[str, float]:
+        tick()
+        return scores(out_of_fold(inputs, labels, model=config.model, released=released, seed=split, folds=folds,
+                                  weight=weight))
+
+    folds = min(config.folds, int(pd.Series(list(values.values())).value_counts().min()))
+    observed = attack(values)
+    rng = np.random.default_rng(seed)
+    resampled: dict[str, list[float]] = {}
+    for resample in range(config.bootstrap):  # people reweighed, folds redrawn, the attack refitted
+        weight = m.bayesian_bootstrap_weights(sorted(values), rng)
+        for metric, value in attack(values, weight, split=seed + 1 + resample).items():
+            resampled.setdefault(metric, []).append(value)
+    intervals = m.percentile_intervals(resampled)
+    classes = len(set(values.values()))
     out: dict[str, dict] = {"metrics": {}, "baseline": {}, "ci95": {}}
-    for level, prefix in (("participant", f"{name}_"), ("window", f"{name}_window_")):
-        def statistic(rows: np.ndarray, level: str = level) -> dict[str, float]:
-            return scores(predictions, rows, level)
-
-        intervals = m.bootstrap_intervals(statistic, predictions.owner, resamples=config.bootstrap, seed=seed)
-        for metric, value in statistic(everything).items():
-            out["metrics"][f"{prefix}{metric}"] = value
-            out["baseline"][f"{prefix}{metric}"] = 1 / len(classes) if metric == "balanced_accuracy" else 0.5
-            out["ci95"][f"{prefix}{metric}"] = list(intervals[metric])
-    out["metrics"][f"{name}_p_value"] = permutation_p_value(values, inputs, config, released, folds, seed)
-    return out
-
-
-def permutation_p_value(values: dict[str, str], inputs: dict[str, np.ndarray], config: DemographicsConfig,
-                        released: Released, folds: int, seed: int) -> float:
-    """How often attributes shuffled between participants score at least the participant-level
-    balanced accuracy of the true ones (the whole cross-validation is rerun per permutation)."""
+    for metric, value in observed.items():
+        out["metrics"][f"{name}_{metric}"] = value
+        out["baseline"][f"{name}_{metric}"] = 1 / classes if metric.endswith("balanced_accuracy") else 0.5
+        out["ci95"][f"{name}_{metric}"] = list(intervals[metric])
     people = sorted(values)
 
     def accuracy(labels: np.ndarray) -> float:
-        assigned = dict(zip(people, labels))
-        classes, probabilities = cross_validated(inputs, assigned, model=config.model, released=released,
-                                                 folds=folds, seed=seed)
-        guess = [classes[int(probabilities[p].mean(0).argmax())] for p in people]
-        return m.balanced_accuracy(labels, np.array(guess))
+        return attack(dict(zip(people, labels)))["balanced_accuracy"]
 
-    labels = np.array([values[p] for p in people])
-    return m.permutation_p_value(accuracy, labels, np.array(people), permutations=config.permutations, seed=seed)
+    out["metrics"][f"{name}_p_value"] = m.permutation_p_value(accuracy, np.array([values[p] for p in people]),
+                                                              np.array(people), permutations=config.permutations,
+                                                              seed=seed)
+    return out
 
 
 DEMOGRAPHICS = AttackEntry(DemographicsConfig, run_demographics)

@@ -53,11 +53,13 @@ def tpr_at_fpr(same: np.ndarray, similarity: np.ndarray, fpr_target: float = 0.0
     return float(tpr[fpr <= fpr_target].max())
 
 
-def balanced_accuracy(truth: np.ndarray, predicted: np.ndarray) -> float:
+def balanced_accuracy(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray | None = None) -> float:
     """Mean recall over the classes present in ``truth`` (1/K for K classes at chance; the majority
-    class predictor scores exactly 1/K)."""
+    class predictor scores exactly 1/K), each example counted with its weight."""
     truth, predicted = np.asarray(truth), np.asarray(predicted)
-    return float(np.mean([np.mean(predicted[truth == c] == c) for c in np.unique(truth)]))
+    weights = np.ones(len(truth)) if weights is None else np.asarray(weights, dtype=float)
+    return float(np.mean([np.average(predicted[truth == c] == c, weights=weights[truth == c])
+                          for c in np.unique(truth)]))
 
 
 def bootstrap_ci(statistic: Callable[[np.ndarray], float], groups: np.ndarray, *, resamples: int = 1000,
@@ -81,12 +83,24 @@ def bootstrap_intervals(statistic: Callable[[np.ndarray], dict[str, float]], gro
         drawn = rng.integers(0, len(names), len(names))
         for key, value in statistic(np.concatenate([members[i] for i in drawn])).items():
             values.setdefault(key, []).append(value)
+    return percentile_intervals(values, level)
+
+
+def percentile_intervals(values: dict[str, list[float]], level: float = 0.95) -> dict[str, tuple[float, float]]:
+    """The central ``level`` percentile interval of each named series of resampled statistics."""
     tail = (1 - level) / 2 * 100
     intervals = {}
     for key, series in values.items():
         low, high = np.percentile(_finite(f"bootstrap statistics of {key}", np.asarray(series)), [tail, 100 - tail])
         intervals[key] = (float(low), float(high))
     return intervals
+
+
+def bayesian_bootstrap_weights(names: list[str], rng: np.random.Generator) -> dict[str, float]:
+    """One Bayesian-bootstrap resample (Rubin 1981) of participants: Dirichlet(1, ..., 1) weights, scaled
+    to mean 1. Unlike drawing with replacement it keeps every person, so an attack refitted on the
+    resample learns from as many people as the real one (a drawn resample holds ~63% of them)."""
+    return dict(zip(names, rng.dirichlet(np.ones(len(names))) * len(names)))
 
 
 def permutation_p_value(statistic: Callable[[np.ndarray], float], labels: np.ndarray, groups: np.ndarray, *,

@@ -30,7 +30,7 @@ class SequenceClassifier:
         """The windows themselves (the GRU reads the series)."""
         return np.ascontiguousarray(windows, dtype=np.float32)
 
-    def fit(self, windows: np.ndarray, labels: np.ndarray) -> SequenceClassifier:
+    def fit(self, windows: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> SequenceClassifier:
         torch.manual_seed(self.seed)
         self.classes, targets = np.unique(labels, return_inverse=True)
         flat = windows.reshape(-1, windows.shape[-1])
@@ -38,12 +38,14 @@ class SequenceClassifier:
         self.model = _GRUClassifier(windows.shape[-1], len(self.classes), self.hidden)
         optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr)
         inputs, targets = self._tensor(windows), torch.as_tensor(targets)
+        weight = torch.ones(len(inputs)) if weights is None else torch.as_tensor(weights, dtype=torch.float32)
         generator = torch.Generator().manual_seed(self.seed)
         self.model.train()
         for _ in range(self.epochs):
             for batch in torch.randperm(len(inputs), generator=generator).split(self.batch_size):
                 optimizer.zero_grad()
-                nn.functional.cross_entropy(self.model(inputs[batch]), targets[batch]).backward()
+                loss = nn.functional.cross_entropy(self.model(inputs[batch]), targets[batch], reduction="none")
+                (loss * weight[batch]).sum().div(weight[batch].sum()).backward()
                 optimizer.step()
         return self
 

@@ -38,9 +38,9 @@ class Progress:
     def add(self, description: str, total: int) -> int:
         return self._bars.add_task(description, total=total) if self._bars is not None else -1
 
-    def advance(self, task: int, description: str | None = None) -> None:
+    def advance(self, task: int, description: str | None = None, *, steps: int = 1) -> None:
         if self._bars is not None:
-            self._bars.update(task, advance=1, **({"description": description} if description else {}))
+            self._bars.update(task, advance=steps, **({"description": description} if description else {}))
 
     def remove(self, task: int) -> None:
         if self._bars is not None:

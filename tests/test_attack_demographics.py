@@ -16,8 +16,7 @@ from privbench.data.generate import write_synthetic
 from privbench.progress import Progress
 
 runner = CliRunner()
-FAST = ["attack", "demographics", "--profile", "quick", "--no-progress", "--set", "permutations=10",
-        "--set", "bootstrap=200"]
+FAST = ["attack", "demographics", "--profile", "quick", "--no-progress", "--set", "permutations=10"]
 
 
 def synthetic(path: Path, *settings: str) -> Path:
@@ -36,6 +35,18 @@ def test_gender_is_found_above_its_baseline(tmp_path):
     assert low > metrics["baseline"]["gender_balanced_accuracy"] == 0.5
     assert metrics["metrics"]["gender_p_value"] <= 0.1  # 10 permutations: 1/11 is the smallest possible
     assert (tmp_path / "a" / "attributes.png").exists()
+
+
+def test_the_null_test_sits_at_chance(tmp_path):
+    """No demographic (and no identity) signal: every headline interval holds chance, no p-value is
+    small. benchmarks/null_coverage.py measures how often this holds over many null datasets."""
+    data = synthetic(tmp_path / "null", "participants=24", "seconds=40", "identity_strength=0",
+                     "demographic_strength=0")
+    metrics = attack(data, tmp_path / "a")
+    for attribute in ("gender", "age", "language"):
+        low, high = metrics["ci95"][f"{attribute}_balanced_accuracy"]
+        assert low <= metrics["baseline"][f"{attribute}_balanced_accuracy"] <= high, (attribute, low, high)
+        assert metrics["metrics"][f"{attribute}_p_value"] > 0.05, attribute
 
 
 def test_a_class_with_too_few_people_is_reported_not_scored(tmp_path):

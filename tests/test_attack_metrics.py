@@ -7,6 +7,7 @@ import pytest
 
 from privbench.attacks.metrics import (
     balanced_accuracy,
+    bayesian_bootstrap_weights,
     bootstrap_ci,
     equal_error_rate,
     permutation_p_value,
@@ -91,3 +92,19 @@ def test_permutation_p_value_is_small_for_signal_and_uniform_ish_for_none():
     noise = np.random.default_rng(3).normal(size=len(labels))
     p = permutation_p_value(lambda c: float(np.corrcoef(c, noise)[0, 1]), labels, groups, permutations=200)
     assert p > 0.05
+
+
+def test_weighted_balanced_accuracy_equals_repeating_the_rows():
+    truth, guess = np.array(["a", "a", "b", "b", "b"]), np.array(["a", "b", "b", "a", "b"])
+    weights = np.array([2, 1, 1, 3, 1])
+    repeated = np.repeat(np.arange(5), weights)
+    assert balanced_accuracy(truth, guess, weights) == pytest.approx(balanced_accuracy(truth[repeated],
+                                                                                       guess[repeated]))
+
+
+def test_bayesian_bootstrap_keeps_everyone_with_mean_weight_one():
+    rng = np.random.default_rng(0)
+    draws = [bayesian_bootstrap_weights(["a", "b", "c", "d"], rng) for _ in range(2000)]
+    assert all(set(w) == {"a", "b", "c", "d"} and min(w.values()) > 0 for w in draws)
+    assert all(np.mean(list(w.values())) == pytest.approx(1.0) for w in draws)
+    assert np.std([w["a"] for w in draws]) == pytest.approx(np.sqrt(3 / 5), rel=0.1)  # n*Dirichlet(1,..)
