@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+from scipy.stats import beta
 from sklearn import metrics as skm
 
 
@@ -69,6 +70,22 @@ def bootstrap_ci(statistic: Callable[[np.ndarray], float], groups: np.ndarray, *
     intervals = bootstrap_intervals(lambda rows: {"value": statistic(rows)}, groups, resamples=resamples,
                                     level=level, seed=seed)
     return intervals["value"]
+
+
+def proportion_interval(statistic: Callable[[np.ndarray], float], groups: np.ndarray, *, resamples: int = 1000,
+                        level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """``bootstrap_ci`` of a proportion (a share of hits), widened to at least the Jeffreys interval of
+    that proportion over as many trials as there are groups. With few probes the bootstrap collapses
+    to a point when no probe (or every probe) is a hit, an interval of [0, 0] that excludes chance; the
+    Jeffreys interval over participants cannot collapse, and counting participants rather than probes
+    keeps it conservative when one person's probes stand or fall together."""
+    low, high = bootstrap_ci(statistic, groups, resamples=resamples, level=level, seed=seed)
+    trials = len(np.unique(groups))
+    hits = statistic(np.arange(len(groups))) * trials
+    tail = (1 - level) / 2
+    jeffreys_low = beta.ppf(tail, hits + 0.5, trials - hits + 0.5) if hits > 0 else 0.0
+    jeffreys_high = beta.ppf(1 - tail, hits + 0.5, trials - hits + 0.5) if hits < trials else 1.0
+    return float(min(low, jeffreys_low)), float(max(high, jeffreys_high))
 
 
 def bootstrap_intervals(statistic: Callable[[np.ndarray], dict[str, float]], groups: np.ndarray, *,

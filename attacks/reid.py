@@ -74,7 +74,8 @@ def targets(result: ClosedSet, truth: LinkageTruth) -> tuple[np.ndarray, np.ndar
 
 
 def closed_set_scores(result: ClosedSet, truth: LinkageTruth, *, resamples: int, seed: int) -> dict[str, dict]:
-    """top1 and top5 with chance and 95% intervals (participants resampled)."""
+    """top1 and top5 with chance and 95% intervals (participants resampled, at least the Jeffreys interval
+    over participants: see ``metrics.proportion_interval``)."""
     owners, target = targets(result, truth)
     n = len(result.identities)
     out: dict[str, dict] = {"metrics": {}, "baseline": {}, "ci95": {}}
@@ -84,7 +85,7 @@ def closed_set_scores(result: ClosedSet, truth: LinkageTruth, *, resamples: int,
 
         out["metrics"][f"top{k}"] = top_k(np.arange(len(target)))
         out["baseline"][f"top{k}"] = min(k, n) / n
-        out["ci95"][f"top{k}"] = list(m.bootstrap_ci(top_k, owners, resamples=resamples, seed=seed))
+        out["ci95"][f"top{k}"] = list(m.proportion_interval(top_k, owners, resamples=resamples, seed=seed))
     return out
 
 

@@ -11,6 +11,7 @@ from privbench.attacks.metrics import (
     bootstrap_ci,
     equal_error_rate,
     permutation_p_value,
+    proportion_interval,
     roc_auc,
     top_k_accuracy,
     tpr_at_fpr,
@@ -108,3 +109,13 @@ def test_bayesian_bootstrap_keeps_everyone_with_mean_weight_one():
     assert all(set(w) == {"a", "b", "c", "d"} and min(w.values()) > 0 for w in draws)
     assert all(np.mean(list(w.values())) == pytest.approx(1.0) for w in draws)
     assert np.std([w["a"] for w in draws]) == pytest.approx(np.sqrt(3 / 5), rel=0.1)  # n*Dirichlet(1,..)
+
+
+def test_a_proportion_interval_never_collapses_to_zero_hits():
+    """24 probes of 24 people, none right: the bootstrap gives [0, 0]; chance 1/24 must stay inside."""
+    hits, groups = np.zeros(24), np.arange(24)
+    low, high = proportion_interval(lambda rows: float(hits[rows].mean()), groups, resamples=200, seed=0)
+    assert low == 0.0 and 1 / 24 < high < 0.15
+    many = np.r_[np.ones(12), np.zeros(12)]  # away from the edges the bootstrap interval is kept when wider
+    low, high = proportion_interval(lambda rows: float(many[rows].mean()), groups, resamples=200, seed=0)
+    assert 0.25 < low < 0.5 < high < 0.75
