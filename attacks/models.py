@@ -60,13 +60,13 @@ class StatisticsModel:
 
     def fit(self, inputs: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> StatisticsModel:
         last = f"{self.estimator.steps[-1][0]}__" if isinstance(self.estimator, Pipeline) else ""
-        with _single_threaded_blas():  # multithreaded BLAS made multinomial fits 8x slower on 2 cores
+        with _single_threaded():
             self.estimator.fit(inputs, labels, **{f"{last}sample_weight": weights})
         self.classes = np.asarray(self.estimator.classes_)
         return self
 
     def predict_proba(self, inputs: np.ndarray) -> np.ndarray:
-        with _single_threaded_blas():
+        with _single_threaded():
             return self.estimator.predict_proba(inputs)
 
 
@@ -75,8 +75,10 @@ def _controller() -> ThreadpoolController:
     return ThreadpoolController()  # inspecting the loaded libraries is slow: once per process
 
 
-def _single_threaded_blas() -> Any:
-    return _controller().limit(limits=1, user_api="blas")
+def _single_threaded() -> Any:
+    """BLAS and OpenMP on one thread: on 2 shared cores, multithreaded BLAS made 3-class logistic fits 8x
+    slower, and OpenMP's spinning threads stalled gradient boosting for minutes when another process ran."""
+    return _controller().limit(limits=1)
 
 
 @MODELS.register("logreg", "logistic regression on window statistics (scikit-learn)")
