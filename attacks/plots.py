@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -19,7 +19,7 @@ def _pyplot():
 
 def length_curve(curves: pd.DataFrame, path: Path) -> None:
     """Top-1 re-identification against the released probe length and the reference length."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
     for ax, axis in zip(axes, ("probe", "reference")):
         rows = curves[curves["axis"] == axis]
@@ -39,7 +39,7 @@ def roc(same: np.ndarray, similarity: np.ndarray, title: str, path: Path) -> Non
     """The verification ROC curve of unseen identities, with the chance diagonal."""
     from sklearn.metrics import roc_curve
 
-    plt = _pyplot()
+    plt = pyplot()
     fpr, tpr, _ = roc_curve(same, similarity)
     figure, ax = plt.subplots(figsize=(4, 4))
     ax.plot(fpr, tpr, label="attack")
@@ -55,7 +55,7 @@ def roc(same: np.ndarray, similarity: np.ndarray, title: str, path: Path) -> Non
 
 def attributes(table: pd.DataFrame, path: Path) -> None:
     """Participant-level balanced accuracy per attribute beside its majority baseline."""
-    plt = _pyplot()
+    plt = pyplot()
     names = list(table["attribute"])
     figure, ax = plt.subplots(figsize=(1.6 + 1.2 * len(names), 3.4))
     scores = [table.loc[i, f"{n}_balanced_accuracy"] for i, n in enumerate(names)]

@@ -37,11 +37,13 @@ class AttackOutcome:
 
 @dataclass(frozen=True)
 class AttackEntry:
-    """What ``ATTACKS`` holds for each attack: its settings type and the function that runs it
-    (``run(dataset, settings, *, seed, from_run, progress) -> AttackOutcome``)."""
+    """What ``ATTACKS`` holds for each attack: its settings type, the function that runs it
+    (``run(dataset, settings, *, seed, from_run, progress) -> AttackOutcome``) and what it reads
+    ("aus" or "frames")."""
 
     config_type: type
     run: Callable[..., AttackOutcome]
+    reads: str = "aus"
 
 
 @dataclass(frozen=True)
@@ -65,24 +67,29 @@ def resolve(attack: str, config_type: type, *, profile: str, seed: int, data: st
     return AttackSpec(attack, profile, seed, data, str(from_run) if from_run else None, synthetic, settings)
 
 
-def open_dataset(spec: AttackSpec, progress: Progress) -> Dataset:
-    """The attacked dataset (AU-only is enough), checked as ``data validate`` checks it."""
-    root = synthetic_dataset(spec.synthetic, False, progress) if spec.synthetic else Path(spec.data)
+def open_dataset(spec: AttackSpec, reads: str, progress: Progress) -> Dataset:
+    """The attacked dataset, checked as ``data validate`` checks it, with what the attack ``reads``:
+    action units ("aus") or face frames ("frames")."""
+    frames = reads == "frames"
+    root = synthetic_dataset(spec.synthetic, frames, progress) if spec.synthetic else Path(spec.data)
     dataset = Dataset(root)
-    if not validate(dataset).with_aus:
+    report = validate(dataset)
+    if frames and not report.with_frames:
+        raise DatasetError(f"{root}: no face frames (frames.npy) to attack")
+    if not frames and not report.with_aus:
         raise DatasetError(f"{root}: no action units (aus.csv) to attack")
     return dataset
 
 
-def run_attack(spec: AttackSpec, run: Callable[..., AttackOutcome], out: Path | None,
+def run_attack(spec: AttackSpec, entry: AttackEntry, out: Path | None,
                progress: Progress) -> tuple[Path, AttackOutcome]:
     """Claim ``out`` (default results/<run_id>), run, and write the folder atomically."""
     out = Path(out) if out is not None else Path("results") / new_run_id("attack", spec.attack)
     with atomic_dir(out, hint="choose another --out") as folder:
         started = now()
         with PeakMemory() as memory:
-            dataset = open_dataset(spec, progress)
-            outcome = run(dataset, spec.settings, seed=spec.seed,
+            dataset = open_dataset(spec, entry.reads, progress)
+            outcome = entry.run(dataset, spec.settings, seed=spec.seed,
                           from_run=Path(spec.from_run) if spec.from_run else None, progress=progress)
         record = {"run_id": out.name, "kind": "attack", "attack": spec.attack, "dataset": dataset.manifest.name,
                   "dataset_path": str(dataset.root.resolve()), "seed": spec.seed, "profile": spec.profile,

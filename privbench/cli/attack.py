@@ -20,7 +20,7 @@ OutOption = Annotated[Optional[Path], typer.Option(help="Result folder (default 
 ProgressOption = Annotated[bool, typer.Option(help="Show progress bars on stderr.")]
 FromRunOption = Annotated[Optional[Path], typer.Option(
     help="A run folder whose predictions.csv is released (with --set release=predictions).")]
-HEADLINE = {"reid": ("top1", "top5", "auc", "eer", "tpr_at_1fpr")}
+HEADLINE = {"reid": ("top1", "top5", "auc", "eer", "tpr_at_1fpr"), "gradinv": ("psnr", "ssim", "reid_rate")}
 
 
 @attack_app.command("reid")
@@ -55,6 +55,21 @@ def demographics_command(
                 assignments=list(set_ or []), out=out, output_format=output_format, progress=progress)
 
 
+@attack_app.command("gradinv")
+def gradinv_command(
+    data: DataOption = "synthetic",
+    profile: ProfileOption = "default",
+    seed: SeedOption = 0,
+    set_: SetOption = None,
+    out: OutOption = None,
+    output_format: FormatOption = OutputFormat.table,
+    progress: ProgressOption = True,
+) -> None:
+    """Reconstruct clients' face frames from their federated updates: PSNR, SSIM, face re-identification."""
+    run_command("gradinv", data=data, profile=profile, seed=seed, from_run=None, assignments=list(set_ or []),
+                out=out, output_format=output_format, progress=progress)
+
+
 def run_command(attack: str, *, data: str, profile: str, seed: int, from_run: Path | None,
                 assignments: list[str], out: Path | None, output_format: OutputFormat, progress: bool) -> None:
     """Resolve, run and report one attack (shared by every attack command)."""
@@ -66,7 +81,7 @@ def run_command(attack: str, *, data: str, profile: str, seed: int, from_run: Pa
     spec = resolve(attack, entry.config_type, profile=profile, seed=seed, data=data, from_run=from_run,
                    assignments=assignments)
     with Progress(enabled=progress and output_format is OutputFormat.table) as bars:
-        path, outcome = run_attack(spec, entry.run, out, bars)
+        path, outcome = run_attack(spec, entry, out, bars)
     if output_format is OutputFormat.json:
         typer.echo(json.dumps({"path": str(path), **outcome.metrics}, indent=2))
         return
@@ -81,7 +96,8 @@ def summary_table(attack: str, metrics: dict) -> Table:
     """Each headline metric with its 95% interval beside chance, for the best attack model."""
     threat = metrics.get("threat_model", {})
     model = threat.get("best_model") or threat.get("model", "?")
-    table = Table(title=f"{attack} · release {threat.get('release', '?')} · model {model}")
+    seen = f"release {threat['release']}" if "release" in threat else f"update {threat.get('update', '?')}"
+    table = Table(title=f"{attack} · {seen} · model {model}")
     for column in ("metric", "attack", "95% interval", "chance"):
         table.add_column(column, justify="left" if column == "metric" else "right")
     for name in HEADLINE.get(attack, tuple(metrics["metrics"])):

@@ -1,0 +1,71 @@
+"""One simulated client round: what the server would receive from a victim client.
+
+FedSGD (one SGD step over the whole batch) sends the gradient of the client's loss at the sent
+weights. Anything else (several local steps, Adam) runs the project's one training loop
+(``privbench.train.loop.run_steps``, the loop every federated client step uses) on the client's
+examples and sends the weight delta.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from privbench.attacks.gradinv_victims import ClientData
+from privbench.attacks.inversion_threat import LocalSteps, ObservedUpdate, PixelSpace
+from privbench.errors import DivergedError
+from privbench.train.loop import TrainingSetup, run_steps
+
+
+def client_loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean squared error between the model's outputs and targets of the same number of values
+    (a per-frame readout's [B, 1, 2] against [B, 2])."""
+    return nn.functional.mse_loss(outputs.reshape(targets.shape), targets)
+
+
+class _KeptMode(nn.Module):
+    """``model`` with its modules' train/eval modes fixed: the loop's ``train()`` must not switch a
+    client's eval-mode BatchNorm to batch statistics."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.modes = {name: m.training for name, m in model.named_modules()}
+
+    def train(self, mode: bool = True) -> _KeptMode:
+        for name, module in self.model.named_modules():
+            module.training = self.modes[name]
+        return self
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.model(inputs)
+
+
+def _optimizer(training: LocalSteps, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    if training.optimizer == "adam":
+        return torch.optim.Adam(params, lr=training.lr)
+    return torch.optim.SGD(params, lr=training.lr)
+
+
+def observe(model: nn.Module, client: ClientData, *, training: LocalSteps, pixels: PixelSpace,
+            known_targets: bool) -> ObservedUpdate:
+    """The server's view of ``client``'s update of ``model`` (which keeps the sent weights)."""
+    inputs = pixels.to_model(client.pixels)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if training.steps == 1 and training.optimizer == "sgd" and training.batch_size >= len(inputs):
+        kind, update = "gradient", list(torch.autograd.grad(client_loss(model(inputs), client.targets), params))
+    else:
+        local = copy.deepcopy(model)
+        local_params = [p for p in local.parameters() if p.requires_grad]
+        loader = DataLoader(TensorDataset(inputs, client.targets), batch_size=training.batch_size, shuffle=False)
+        setup = TrainingSetup(_KeptMode(local), _optimizer(training, local_params), loader, client_loss)
+        run_steps(setup, device=torch.device("cpu"), steps=training.steps)
+        kind, update = "weight_delta", [(q - p).detach() for p, q in zip(params, local_params)]
+    if not all(torch.isfinite(u).all() for u in update):
+        raise DivergedError(f"the simulated update of client {client.participant} is not finite")
+    return ObservedUpdate(model=model, kind=kind, update=[u.detach() for u in update], training=training,
+                          examples=len(inputs), input_shape=tuple(inputs.shape[1:]), pixels=pixels,
+                          targets=client.targets.clone() if known_targets else None)

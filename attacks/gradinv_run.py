@@ -1,0 +1,168 @@
+"""``privbench attack gradinv``: settings, one simulated client round per victim, the attack, the scores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from privbench.attacks.client_round import observe
+from privbench.attacks.gradinv_outputs import plot_reconstructions, save_reconstructions
+from privbench.attacks.gradinv_scoring import Scored, score
+from privbench.attacks.gradinv_sweep import plot_sweep, run_sweep, sweep_points
+from privbench.attacks.gradinv_victims import ClientData, choose_victims, gallery, to_uint8
+from privbench.attacks.inversion import INVERSIONS
+from privbench.attacks.inversion_threat import LocalSteps, PixelSpace, Reconstruction, VictimTruth
+from privbench.attacks.runner import AttackEntry, AttackOutcome
+from privbench.attacks.victim_models import VICTIM_MODELS, VictimSpec
+from privbench.config import require
+from privbench.data.frame_transform import IMAGENET_MEAN, IMAGENET_STD
+from privbench.data.layout import Dataset
+from privbench.progress import Progress
+
+
+@dataclass(frozen=True, kw_only=True)
+class GradinvConfig:
+    """Settings of the ``gradinv`` attack (configs/gradinv.yaml documents each key)."""
+
+    attack: str
+    model: str
+    head: Literal["frame", "rnn"]
+    norm: Literal["batch", "group"]
+    batchnorm: Literal["eval", "train"]
+    init: Literal["privbench", "torchvision"]
+    frame_size: int
+    batch: int
+    seq_len: int
+    local_steps: int
+    optimizer: Literal["sgd", "adam"]
+    lr: float
+    iterations: int
+    restarts: int
+    victims: int
+    known_targets: bool
+    matcher: str
+    facenet_weights: str
+    gallery_frames: int
+    gallery_guard_seconds: float
+    sweep: str
+    sweep_victims: int
+    sweep_iterations: int
+
+    def __post_init__(self) -> None:
+        require(self.attack in INVERSIONS, f"unknown attack {self.attack!r}; valid: {', '.join(INVERSIONS)}")
+        require(self.model in VICTIM_MODELS, f"unknown model {self.model!r}; valid: {', '.join(VICTIM_MODELS)}")
+        require(min(self.batch, self.local_steps, self.iterations, self.restarts, self.victims,
+                    self.gallery_frames) >= 1,
+                "batch, local_steps, iterations, restarts, victims and gallery_frames must be at least 1")
+        require(self.iterations >= self.restarts, f"iterations ({self.iterations}) must cover every restart "
+                f"({self.restarts})")
+        require(self.lr > 0 and self.gallery_guard_seconds >= 0, "lr must be positive, gallery_guard_seconds >= 0")
+        require((self.head == "rnn") == (self.seq_len > 0), "head rnn reads windows: set seq_len >= 1 with it "
+                "(and seq_len 0 with head frame)")
+        require(min(self.sweep_victims, self.sweep_iterations) >= 1, "sweep_victims and sweep_iterations must be >= 1")
+        sweep_points(self)  # every point of the sweep is checked now, not after the main attack
+
+    def victim_spec(self) -> VictimSpec:
+        return VictimSpec(model=self.model, head=self.head, norm=self.norm, batchnorm=self.batchnorm,
+                          frame_size=self.frame_size, init=self.init, batch_frames=self.batch * max(self.seq_len, 1))
+
+    def local_steps_sent(self) -> LocalSteps:
+        return LocalSteps(steps=self.local_steps, batch_size=self.batch, lr=self.lr, optimizer=self.optimizer,
+                          loss="mse")
+
+
+def run_gradinv(dataset: Dataset, config: GradinvConfig, *, seed: int, from_run: Path | None,
+                progress: Progress) -> AttackOutcome:
+    """The configured attack on every victim, then the sweep (if any), each point a smaller attack."""
+    scored, details = attack_once(dataset, config, seed=seed, progress=progress)
+    result = outcome(scored, config, **details)
+    points = sweep_points(config)
+    if points:
+        table = run_sweep(points, lambda point: attack_once(dataset, point, seed=seed, progress=progress)[0])
+        result.tables["sweep.csv"] = table
+        result.figures["sweep.png"] = partial(plot_sweep, table)
+    return result
+
+
+def attack_once(dataset: Dataset, config: GradinvConfig, *, seed: int,
+                progress: Progress) -> tuple[Scored, dict]:
+    """Simulate each victim client's round, invert its update, score the reconstructions."""
+    clients, target_source = choose_victims(dataset, victims=config.victims, batch=config.batch,
+                                            seq_len=config.seq_len, frame_size=config.frame_size, seed=seed)
+    guard = round(config.gallery_guard_seconds * dataset.manifest.fps)
+    references, owners = gallery(dataset, clients, per_participant=config.gallery_frames, guard=guard,
+                                 frame_size=config.frame_size)
+    model = VICTIM_MODELS.get(config.model)(config.victim_spec(), seed=seed)
+    pixels = PixelSpace(tuple(IMAGENET_MEAN / 255), tuple(IMAGENET_STD / 255), grey=is_grey(references))
+    task = progress.add(f"gradient inversion ({config.attack}, batch {config.batch})",
+                        total=len(clients) * config.iterations)
+    reconstructions = []
+    for client in clients:
+        observed = observe(model, client, training=config.local_steps_sent(), pixels=pixels,
+                           known_targets=config.known_targets)
+        reconstructions.append(INVERSIONS.get(config.attack)(
+            observed, iterations=config.iterations, restarts=config.restarts, seed=seed,
+            progress_callback=lambda _: progress.advance(task)))
+    progress.remove(task)
+    scored = score(truth(clients), shown(reconstructions, clients), recovered_targets(reconstructions),
+                   gallery_images=references, gallery_owners=owners, matcher=config.matcher,
+                   facenet_weights=config.facenet_weights, known_targets=config.known_targets, seed=seed)
+    return scored, {"target_source": target_source, "pixels": pixels, "model": model}
+
+
+def is_grey(images: np.ndarray) -> bool:
+    """Whether every image has three equal channels (the client's preprocessing made them grey)."""
+    return bool((images[..., 0] == images[..., 1]).all() and (images[..., 1] == images[..., 2]).all())
+
+
+def truth(clients: list[ClientData]) -> VictimTruth:
+    """The scorer's side of every victim example (a window stands for its middle frame)."""
+    rows = [np.asarray(c.rows) if np.asarray(c.rows).ndim == 1 else np.asarray(c.rows)[:, c.rows.shape[1] // 2]
+            for c in clients]
+    return VictimTruth(frames=np.concatenate([c.shown() for c in clients]),
+                       participant_id=np.concatenate([[c.participant] * len(r) for c, r in zip(clients, rows)]),
+                       frame_index=np.concatenate(rows), targets=torch.cat([c.targets for c in clients]).numpy())
+
+
+def shown(reconstructions: list[Reconstruction], clients: list[ClientData]) -> list[np.ndarray]:
+    """Each client's reconstructed examples as uint8 frames (a window by its middle frame)."""
+    out = []
+    for reconstruction, client in zip(reconstructions, clients):
+        pixels = reconstruction.pixels
+        out.append(to_uint8(pixels if pixels.dim() == 4 else pixels[:, pixels.shape[1] // 2]))
+        if len(out[-1]) != len(client.pixels):
+            raise RuntimeError(f"the attack returned {len(out[-1])} examples for a batch of {len(client.pixels)}")
+    return out
+
+
+def recovered_targets(reconstructions: list[Reconstruction]) -> list[np.ndarray]:
+    return [r.targets.detach().cpu().numpy() for r in reconstructions]
+
+
+def outcome(scored: Scored, config: GradinvConfig, *, target_source: str, pixels: PixelSpace,
+            model: torch.nn.Module) -> AttackOutcome:
+    """metrics.json, the per-example table, the picture and the arrays."""
+    threat = {"update": "gradient (FedSGD)" if config.local_steps == 1 and config.optimizer == "sgd" else
+              "weight delta (FedAvg)", "model": config.model, "head": config.head, "norm": config.norm,
+              "batchnorm": config.batchnorm, "frame_size": config.frame_size, "batch": config.batch,
+              "local_steps": config.local_steps, "known_targets": config.known_targets, "targets": target_source,
+              "attack": config.attack, "iterations": config.iterations, "grey": pixels.grey,
+              "parameters": sum(p.numel() for p in model.parameters()), "matcher": scored.matcher,
+              "victims": config.victims}
+    metrics = {"attack": "gradinv", "threat_model": threat, **scored.summary}
+    rows = scored.per_example
+    arrays = partial(save_reconstructions, reconstruction=scored.reconstruction, original=scored.original,
+                     participant_id=scored.participant_id, frame_index=scored.frame_index)
+    picture = partial(plot_reconstructions, reconstruction=scored.reconstruction, original=scored.original,
+                      psnr=rows["psnr"].to_numpy(), labels=[f"{p}:{i}" for p, i in
+                                                            zip(scored.participant_id, scored.frame_index)])
+    return AttackOutcome(metrics=metrics, rows=rows,
+                         figures={"reconstructions.png": picture, "reconstructions.npz": arrays})
+
+
+GRADINV = AttackEntry(GradinvConfig, run_gradinv, reads="frames")

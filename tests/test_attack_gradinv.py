@@ -1,0 +1,79 @@
+"""``privbench attack gradinv``: a simulated FedSGD round leaks the client's face, the result folder
+holds what it promises, the attacker never gets the truth, bad input is one line."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import tiny_config
+from typer.testing import CliRunner
+
+from privbench.attacks.inversion import INVERSIONS
+from privbench.attacks.inversion_threat import VictimTruth
+from privbench.cli import app
+from privbench.data.generate import write_synthetic
+from privbench.progress import Progress
+
+runner = CliRunner()
+QUICK = ["attack", "gradinv", "--profile", "quick", "--no-progress", "--set", "victims=3", "--set", "matcher=gallery"]
+
+
+def attack(data: Path, out: Path, *extra: str) -> dict:
+    result = runner.invoke(app, [*QUICK, "--data", str(data), "--out", str(out), *extra])
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "metrics.json").read_text())
+
+
+def test_fedsgd_on_one_frame_leaks_the_face(tiny_dataset, tmp_path):
+    metrics = attack(tiny_dataset, tmp_path / "a", "--set", "iterations=200")
+    assert metrics["metrics"]["psnr"] >= metrics["baseline"]["psnr"] + 3  # the issue's quick target
+    assert metrics["metrics"]["ssim"] > metrics["baseline"]["ssim"]
+    assert metrics["threat_model"]["matcher"] == "gallery"
+    assert metrics["baseline"]["reid_rate"] == pytest.approx(1 / 6)  # six people in the gallery
+    arrays = np.load(tmp_path / "a" / "reconstructions.npz")
+    assert arrays["reconstruction"].shape == arrays["original"].shape == (3, 32, 32, 3)
+    assert arrays["reconstruction"].dtype == arrays["original"].dtype == np.uint8
+    assert len(set(arrays["participant_id"])) == 3 and arrays["frame_index"].shape == (3,)
+    assert (tmp_path / "a" / "reconstructions.png").stat().st_size > 0
+    rows = pd.read_csv(tmp_path / "a" / "folds.csv")
+    assert np.allclose(rows["psnr"].mean(), metrics["metrics"]["psnr"])
+
+
+def test_unknown_targets_are_recovered_and_scored(tiny_dataset, tmp_path):
+    metrics = attack(tiny_dataset, tmp_path / "a", "--set", "iterations=150", "--set", "known_targets=false")
+    assert metrics["threat_model"]["known_targets"] is False
+    assert 0 <= metrics["metrics"]["target_error"] < 1  # a uniform guess in [-1, 1] errs by 2/3 on average
+
+
+def test_the_attacker_never_receives_the_truth():
+    for name in INVERSIONS:
+        parameters = inspect.signature(INVERSIONS.get(name)).parameters.values()
+        assert all(VictimTruth.__name__ not in str(p.annotation) for p in parameters), name
+
+
+def test_an_au_only_dataset_is_one_line(tmp_path):
+    data = write_synthetic(tiny_config("participants=4", "seconds=10"), tmp_path / "d", force=False, frames=False,
+                           progress=Progress(enabled=False))
+    result = runner.invoke(app, [*QUICK, "--data", str(data), "--out", str(tmp_path / "a")])
+    assert result.exit_code == 2 and "no face frames (frames.npy) to attack" in result.output, result.output
+    assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--set", "frame_size=8"], "8"),
+    (["--set", "victims=7"], "7 victims need 7 participants"),
+    (["--set", "model=vgg"], "unknown model 'vgg'"),
+    (["--set", "attack=magic"], "unknown attack 'magic'"),
+    (["--set", "matcher=facenet", "--set", "facenet_weights=/nonexistent/vggface2.pt"], "/nonexistent/vggface2.pt"),
+    (["--set", "head=rnn"], "seq_len"),
+])
+def test_bad_options_are_one_line(tiny_dataset, tmp_path, extra, needle):
+    result = runner.invoke(app, [*QUICK, "--data", str(tiny_dataset), "--out", str(tmp_path / "a"), *extra])
+    assert result.exit_code == 2, result.output
+    assert needle in result.output and "Traceback" not in result.output, result.output
+    assert not (tmp_path / "a").exists()
