@@ -88,7 +88,7 @@ def test_list_json_names_and_describes_everything():
     listed = json.loads(done.stdout)
     assert {kind: [e["name"] for e in entries] for kind, entries in listed.items()} == {
         "methods": ["au", "central", "fedavg"], "rnns": ["bigru", "bilstm", "rnn"],
-        "engines": ["inprocess", "flower", "deployment"], "attacks": ["reid", "demographics"],
+        "engines": ["inprocess", "flower", "deployment"], "attacks": ["reid", "demographics", "gradinv"],
         "profiles": ["quick", "default", "paper"],
     }
     assert all(e["description"] for entries in listed.values() for e in entries)
