@@ -26,7 +26,7 @@ def client_loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return nn.functional.mse_loss(outputs.reshape(targets.shape), targets)
 
 
-class _KeptMode(nn.Module):
+class KeptMode(nn.Module):
     """``model`` with its modules' train/eval modes fixed: the loop's ``train()`` must not switch a
     client's eval-mode BatchNorm to batch statistics."""
 
@@ -35,7 +35,7 @@ class _KeptMode(nn.Module):
         self.model = model
         self.modes = {name: m.training for name, m in model.named_modules()}
 
-    def train(self, mode: bool = True) -> _KeptMode:
+    def train(self, mode: bool = True) -> KeptMode:
         for name, module in self.model.named_modules():
             module.training = self.modes[name]
         return self
@@ -61,7 +61,7 @@ def observe(model: nn.Module, client: ClientData, *, training: LocalSteps, pixel
         local = copy.deepcopy(model)
         local_params = [p for p in local.parameters() if p.requires_grad]
         loader = DataLoader(TensorDataset(inputs, client.targets), batch_size=training.batch_size, shuffle=False)
-        setup = TrainingSetup(_KeptMode(local), _optimizer(training, local_params), loader, client_loss)
+        setup = TrainingSetup(KeptMode(local), _optimizer(training, local_params), loader, client_loss)
         run_steps(setup, device=torch.device("cpu"), steps=training.steps)
         kind, update = "weight_delta", [(q - p).detach() for p, q in zip(params, local_params)]
     if not all(torch.isfinite(u).all() for u in update):

@@ -19,6 +19,7 @@ from privbench.attacks.inversion import INVERSIONS
 from privbench.attacks.inversion_threat import LocalSteps, PixelSpace, Reconstruction, VictimTruth
 from privbench.attacks.runner import AttackEntry, AttackOutcome
 from privbench.attacks.victim_models import VICTIM_MODELS, VictimSpec
+from privbench.attacks.victim_training import train_victim
 from privbench.config import require
 from privbench.data.frame_transform import IMAGENET_MEAN, IMAGENET_STD
 from privbench.data.layout import Dataset
@@ -35,6 +36,7 @@ class GradinvConfig:
     norm: Literal["batch", "group"]
     batchnorm: Literal["eval", "train"]
     init: Literal["privbench", "torchvision"]
+    trained_steps: int
     frame_size: int
     batch: int
     seq_len: int
@@ -61,6 +63,7 @@ class GradinvConfig:
                 "batch, local_steps, iterations, restarts, victims and gallery_frames must be at least 1")
         require(self.iterations >= self.restarts, f"iterations ({self.iterations}) must cover every restart "
                 f"({self.restarts})")
+        require(self.trained_steps >= 0, f"trained_steps must be >= 0 (got {self.trained_steps})")
         require(self.lr > 0 and self.gallery_guard_seconds >= 0, "lr must be positive, gallery_guard_seconds >= 0")
         require((self.head == "rnn") == (self.seq_len > 0), "head rnn reads windows: set seq_len >= 1 with it "
                 "(and seq_len 0 with head frame)")
@@ -78,10 +81,13 @@ class GradinvConfig:
 
 def run_gradinv(dataset: Dataset, config: GradinvConfig, *, seed: int, from_run: Path | None,
                 progress: Progress) -> AttackOutcome:
-    """The configured attack on every victim, then the sweep (if any), each point a smaller attack."""
+    """The configured attack on every victim, then the sweep (if any), each point a smaller attack. Every
+    point's victims and gallery are drawn first, so that a dataset too small for one fails before any attack."""
+    points = sweep_points(config)
+    for settings in [config, *(point for _, _, point in points)]:
+        victims_and_gallery(dataset, settings, seed=seed)
     scored, details = attack_once(dataset, config, seed=seed, progress=progress)
     result = outcome(scored, config, **details)
-    points = sweep_points(config)
     if points:
         table = run_sweep(points, lambda point: attack_once(dataset, point, seed=seed, progress=progress)[0])
         result.tables["sweep.csv"] = table
@@ -92,13 +98,12 @@ def run_gradinv(dataset: Dataset, config: GradinvConfig, *, seed: int, from_run:
 def attack_once(dataset: Dataset, config: GradinvConfig, *, seed: int,
                 progress: Progress) -> tuple[Scored, dict]:
     """Simulate each victim client's round, invert its update, score the reconstructions."""
-    clients, target_source = choose_victims(dataset, victims=config.victims, batch=config.batch,
-                                            seq_len=config.seq_len, frame_size=config.frame_size, seed=seed)
-    guard = round(config.gallery_guard_seconds * dataset.manifest.fps)
-    references, owners = gallery(dataset, clients, per_participant=config.gallery_frames, guard=guard,
-                                 frame_size=config.frame_size)
+    clients, target_source, references, owners = victims_and_gallery(dataset, config, seed=seed)
     model = VICTIM_MODELS.get(config.model)(config.victim_spec(), seed=seed)
     pixels = PixelSpace(tuple(IMAGENET_MEAN / 255), tuple(IMAGENET_STD / 255), grey=is_grey(references))
+    if config.trained_steps:
+        train_victim(model, dataset, steps=config.trained_steps, victims={c.participant for c in clients},
+                     seq_len=config.seq_len, frame_size=config.frame_size, pixels=pixels, seed=seed)
     task = progress.add(f"gradient inversion ({config.attack}, batch {config.batch})",
                         total=len(clients) * config.iterations)
     reconstructions = []
@@ -113,6 +118,17 @@ def attack_once(dataset: Dataset, config: GradinvConfig, *, seed: int,
                    gallery_images=references, gallery_owners=owners, matcher=config.matcher,
                    facenet_weights=config.facenet_weights, known_targets=config.known_targets, seed=seed)
     return scored, {"target_source": target_source, "pixels": pixels, "model": model}
+
+
+def victims_and_gallery(dataset: Dataset, config: GradinvConfig, *,
+                        seed: int) -> tuple[list[ClientData], str, np.ndarray, np.ndarray]:
+    """The victim clients, where their targets came from, and the gallery images with their owners."""
+    clients, target_source = choose_victims(dataset, victims=config.victims, batch=config.batch,
+                                            seq_len=config.seq_len, frame_size=config.frame_size, seed=seed)
+    guard = round(config.gallery_guard_seconds * dataset.manifest.fps)
+    references, owners = gallery(dataset, clients, per_participant=config.gallery_frames, guard=guard,
+                                 frame_size=config.frame_size)
+    return clients, target_source, references, owners
 
 
 def is_grey(images: np.ndarray) -> bool:
@@ -149,7 +165,8 @@ def outcome(scored: Scored, config: GradinvConfig, *, target_source: str, pixels
     """metrics.json, the per-example table, the picture and the arrays."""
     threat = {"update": "gradient (FedSGD)" if config.local_steps == 1 and config.optimizer == "sgd" else
               "weight delta (FedAvg)", "model": config.model, "head": config.head, "norm": config.norm,
-              "batchnorm": config.batchnorm, "frame_size": config.frame_size, "batch": config.batch,
+              "batchnorm": config.batchnorm, "trained_steps": config.trained_steps,
+              "frame_size": config.frame_size, "batch": config.batch,
               "local_steps": config.local_steps, "known_targets": config.known_targets, "targets": target_source,
               "attack": config.attack, "iterations": config.iterations, "grey": pixels.grey,
               "parameters": sum(p.numel() for p in model.parameters()), "matcher": scored.matcher,

@@ -13,7 +13,8 @@ import pandas as pd
 from privbench.attacks.plots import pyplot
 from privbench.errors import ConfigError
 
-SWEEPABLE = ("batch", "local_steps", "seq_len", "frame_size", "lr", "optimizer", "batchnorm", "norm")
+SWEEPABLE = ("batch", "local_steps", "seq_len", "frame_size", "lr", "optimizer", "batchnorm", "norm",
+             "trained_steps")
 Point = tuple[str, Any, Any]  # setting, value, the attack's settings at that value
 
 

@@ -67,12 +67,13 @@ def targets_of(dataset: Dataset, pid: str, rows: np.ndarray, rng: np.random.Gene
 
 
 def choose_victims(dataset: Dataset, *, victims: int, batch: int, seq_len: int, frame_size: int,
-                   seed: int) -> tuple[list[ClientData], str]:
-    """``victims`` clients from different participants, each with ``batch`` examples spread over its
-    session (``seq_len`` 0: single frames); and where the targets came from."""
+                   seed: int, among: list[str] | None = None) -> tuple[list[ClientData], str]:
+    """``victims`` clients from different participants (``among`` these; default: all), each with ``batch``
+    examples spread over its session (``seq_len`` 0: single frames); and where the targets came from."""
     rng = np.random.default_rng(seed)
     length = max(seq_len, 1)
-    people = [p for p in dataset.ids if dataset.has_frames(p) and len(usable_rows(dataset, p)) >= batch * length]
+    people = [p for p in (dataset.ids if among is None else among)
+              if dataset.has_frames(p) and len(usable_rows(dataset, p)) >= batch * length]
     if len(people) < victims:
         raise InputError(f"{dataset.root}: {victims} victims need {victims} participants with at least "
                          f"{batch * length} face frames each; {len(people)} have them (lower --set victims=...)")

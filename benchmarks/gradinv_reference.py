@@ -1,11 +1,11 @@
 """The gradient-inversion reference case on face images imported with `privbench data import-images`.
 
-Usage: python benchmarks/gradinv_reference.py [--images DIR] [--attacks privbench,ig] [--victims 8]
+Usage: python benchmarks/gradinv_reference.py [--images DIR] [--attacks privbench,ig] [--victims 8] [--keep DIR]
 Without --images, synthetic faces (64 px, one folder per person, grey like the public reference's
 faces) are exported as PNG files and imported first. Then, for each attack, the reference command
     privbench attack gradinv --data IMAGES_DATASET --set model=resnet18 --set frame_size=64 --set batch=1
       --set local_steps=1 --set iterations=2000 --set victims=8 --set known_targets=true
-runs as its own process; the table gives PSNR, SSIM, re-identification (with the matcher used and
+runs as its own process (without the default profile's sweep: ``--set sweep=``); the table gives PSNR, SSIM, re-identification (with the matcher used and
 chance), the mean-face PSNR, wall seconds and objective evaluations per second.
 """
 
@@ -33,7 +33,7 @@ def export_synthetic_faces(root: Path, *, people: int, per_person: int) -> Path:
 
     data = root / "synthetic"
     subprocess.run([*PRIVBENCH, "data", "synth", "--out", str(data), "--set", f"participants={people}",
-                    "--set", f"seconds={per_person + 1}", "--set", "frame_size=64", "--no-progress"], check=True,
+                    "--set", f"seconds={per_person + 1}", "--set", "frame_size=64"], check=True,
                    capture_output=True)
     dataset, folder = Dataset(data), root / "images"
     for pid in dataset.ids:
@@ -52,22 +52,26 @@ def main() -> None:
     parser.add_argument("--attacks", default="privbench,ig")
     parser.add_argument("--victims", type=int, default=8)
     parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--keep", type=Path, help="keep the result folders here (the default: a temporary folder)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        images = args.images or export_synthetic_faces(root, people=max(args.victims, 10), per_person=12)
+        keep = args.keep or root
+        images = args.images or export_synthetic_faces(root, people=max(args.victims, 10), per_person=30)
         dataset = root / "faces"
         subprocess.run([*PRIVBENCH, "data", "import-images", str(images), "--out", str(dataset), "--no-progress"],
                        check=True, capture_output=True)
         print(f"{'attack':<10} {'psnr':>6} {'ssim':>6} {'reid':>6} {'chance':>6} {'mean face':>9} "
               f"{'seconds':>8} {'evals/s':>8}  matcher")
         for attack in args.attacks.split(","):
-            out = root / f"run-{attack}"
+            out = keep / f"run-{attack}"
             start = time.perf_counter()
-            subprocess.run([*PRIVBENCH, "attack", "gradinv", "--data", str(dataset), *REFERENCE, "--set",
-                            f"victims={args.victims}", "--set", f"iterations={args.iterations}", "--set",
-                            f"attack={attack}", "--no-progress", "--out", str(out)], check=True,
-                           capture_output=True)
+            finished = subprocess.run([*PRIVBENCH, "attack", "gradinv", "--data", str(dataset), *REFERENCE, "--set",
+                                       f"victims={args.victims}", "--set", f"iterations={args.iterations}", "--set",
+                                       f"attack={attack}", "--set", "sweep=", "--no-progress", "--out", str(out)],
+                                      capture_output=True, text=True)
+            if finished.returncode:
+                sys.exit(f"{attack}: privbench exited {finished.returncode}: {finished.stderr.strip()}")
             seconds = time.perf_counter() - start
             metrics = json.loads((out / "metrics.json").read_text())
             score, baseline = metrics["metrics"], metrics["baseline"]

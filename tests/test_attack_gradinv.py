@@ -10,13 +10,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from conftest import tiny_config
 from typer.testing import CliRunner
 
 from privbench.attacks.inversion import INVERSIONS
-from privbench.attacks.inversion_threat import VictimTruth
+from privbench.attacks.inversion_threat import PixelSpace, VictimTruth
+from privbench.attacks.victim_models import VICTIM_MODELS, VictimSpec
+from privbench.attacks.victim_training import train_victim
 from privbench.cli import app
 from privbench.data.generate import write_synthetic
+from privbench.data.layout import Dataset
+from privbench.errors import InputError
 from privbench.progress import Progress
 
 runner = CliRunner()
@@ -71,9 +76,33 @@ def test_an_au_only_dataset_is_one_line(tmp_path):
     (["--set", "attack=magic"], "unknown attack 'magic'"),
     (["--set", "matcher=facenet", "--set", "facenet_weights=/nonexistent/vggface2.pt"], "/nonexistent/vggface2.pt"),
     (["--set", "head=rnn"], "seq_len"),
+    (["--set", "sweep=batch=1,2", "--set", "sweep_victims=7"], "7 victims need 7 participants"),  # before any attack
+    (["--set", "sweep=colour=1,2"], "KEY one of"),
 ])
 def test_bad_options_are_one_line(tiny_dataset, tmp_path, extra, needle):
     result = runner.invoke(app, [*QUICK, "--data", str(tiny_dataset), "--out", str(tmp_path / "a"), *extra])
     assert result.exit_code == 2, result.output
     assert needle in result.output and "Traceback" not in result.output, result.output
     assert not (tmp_path / "a").exists()
+
+
+def test_a_sweep_tabulates_and_plots_each_point(tiny_dataset, tmp_path):
+    attack(tiny_dataset, tmp_path / "a", "--set", "victims=2", "--set", "iterations=30", "--set",
+           "sweep=trained_steps=0,20", "--set", "sweep_victims=2", "--set", "sweep_iterations=30")
+    table = pd.read_csv(tmp_path / "a" / "sweep.csv")
+    assert list(table["setting"]) == ["trained_steps", "trained_steps"] and list(table["value"]) == [0, 20]
+    assert np.isfinite(table[["psnr", "ssim", "reid_rate", "mean_face_psnr"]].to_numpy()).all()
+    assert (tmp_path / "a" / "sweep.png").stat().st_size > 0
+
+
+def test_training_progress_trains_on_non_victims_only(tiny_dataset):
+    dataset = Dataset(tiny_dataset)
+    model = VICTIM_MODELS.get("cnn")(VictimSpec(model="cnn", frame_size=32), seed=0)
+    before = [p.detach().clone() for p in model.parameters()]
+    pixels = PixelSpace((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+    train_victim(model, dataset, steps=5, victims=set(dataset.ids[:4]), seq_len=0, frame_size=32, pixels=pixels,
+                 seed=0)
+    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    with pytest.raises(InputError, match="not victims"):
+        train_victim(model, dataset, steps=5, victims=set(dataset.ids), seq_len=0, frame_size=32, pixels=pixels,
+                     seed=0)
