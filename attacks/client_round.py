@@ -9,21 +9,17 @@ examples and sends the weight delta.
 from __future__ import annotations
 
 import copy
+from functools import partial
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from privbench.attacks.gradinv_victims import ClientData
+from privbench.attacks.inversion_objectives import client_loss
 from privbench.attacks.inversion_threat import LocalSteps, ObservedUpdate, PixelSpace
 from privbench.errors import DivergedError
 from privbench.train.loop import TrainingSetup, run_steps
-
-
-def client_loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean squared error between the model's outputs and targets of the same number of values
-    (a per-frame readout's [B, 1, 2] against [B, 2])."""
-    return nn.functional.mse_loss(outputs.reshape(targets.shape), targets)
 
 
 class KeptMode(nn.Module):
@@ -56,12 +52,14 @@ def observe(model: nn.Module, client: ClientData, *, training: LocalSteps, pixel
     inputs = pixels.to_model(client.pixels)
     params = [p for p in model.parameters() if p.requires_grad]
     if training.steps == 1 and training.optimizer == "sgd" and training.batch_size >= len(inputs):
-        kind, update = "gradient", list(torch.autograd.grad(client_loss(model(inputs), client.targets), params))
+        loss = client_loss(model(inputs), client.targets, training.loss)
+        kind, update = "gradient", list(torch.autograd.grad(loss, params))
     else:
         local = copy.deepcopy(model)
         local_params = [p for p in local.parameters() if p.requires_grad]
         loader = DataLoader(TensorDataset(inputs, client.targets), batch_size=training.batch_size, shuffle=False)
-        setup = TrainingSetup(KeptMode(local), _optimizer(training, local_params), loader, client_loss)
+        setup = TrainingSetup(KeptMode(local), _optimizer(training, local_params), loader,
+                              partial(client_loss, name=training.loss))
         run_steps(setup, device=torch.device("cpu"), steps=training.steps)
         kind, update = "weight_delta", [(q - p).detach() for p, q in zip(params, local_params)]
     if not all(torch.isfinite(u).all() for u in update):

@@ -14,7 +14,8 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 from torch.func import functional_call
-from torch.nn import functional
+
+from privbench.train.loop import LOSSES
 
 Tensors = Sequence[torch.Tensor]
 Distance = Callable[[Tensors], torch.Tensor]
@@ -32,17 +33,18 @@ def forward(model: nn.Module, parameters: dict[str, torch.Tensor], inputs: torch
     return functional_call(model, {**parameters, **buffers}, (inputs,))
 
 
-def client_loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """The client's loss: the mean squared error of the outputs against the targets."""
-    return functional.mse_loss(outputs.reshape(targets.shape), targets)
+def client_loss(outputs: torch.Tensor, targets: torch.Tensor, name: str = "mse") -> torch.Tensor:
+    """The client's loss ``name`` (``privbench.train.loop.LOSSES``: mse, ccc) of its outputs against targets
+    of the same number of values (a per-frame readout's [B, 1, 2] against [B, 2])."""
+    return LOSSES.get(name)(outputs.reshape(targets.shape), targets)
 
 
 def loss_gradient(model: nn.Module, parameters: dict[str, torch.Tensor], inputs: torch.Tensor,
-                  targets: torch.Tensor, *, create_graph: bool = True) -> list[torch.Tensor]:
+                  targets: torch.Tensor, *, loss: str = "mse", create_graph: bool = True) -> list[torch.Tensor]:
     """The gradient of the client's loss for each parameter (zeros for parameters the loss does not
     reach), differentiable in the inputs and targets when ``create_graph``."""
-    loss = client_loss(forward(model, parameters, inputs), targets)
-    grads = torch.autograd.grad(loss, list(parameters.values()), create_graph=create_graph, allow_unused=True)
+    value = client_loss(forward(model, parameters, inputs), targets, loss)
+    grads = torch.autograd.grad(value, list(parameters.values()), create_graph=create_graph, allow_unused=True)
     return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, parameters.values())]
 
 

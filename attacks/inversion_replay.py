@@ -40,9 +40,10 @@ def matched_update(observed: ObservedUpdate) -> MatchedUpdate:
     update = checked_update(observed, parameters)
     training = observed.training
     model = observed.model
-    if observed.kind == "gradient" or (training.steps == 1 and training.optimizer == "sgd"):
-        gradient = update if observed.kind == "gradient" else [-u / training.lr for u in update]
-        return MatchedUpdate(gradient, lambda x, y: loss_gradient(model, parameters, x, y), True)
+    if observed.kind == "gradient" or (training.steps == 1 and training.optimizer == "sgd"
+                                       and not training.parameter_scales):
+        gradient = update if observed.kind == "gradient" else [-u / training.lr_at(0) for u in update]
+        return MatchedUpdate(gradient, lambda x, y: loss_gradient(model, parameters, x, y, loss=training.loss), True)
     return MatchedUpdate(update, lambda x, y: replayed_delta(model, parameters, x, y, training), False)
 
 
@@ -62,18 +63,22 @@ def checked_update(observed: ObservedUpdate, parameters: dict[str, torch.Tensor]
 def replayed_delta(model: nn.Module, parameters: dict[str, torch.Tensor], inputs: torch.Tensor,
                    targets: torch.Tensor, training: LocalSteps) -> list[torch.Tensor]:
     """The client's weights after its local steps on ``inputs`` minus the sent ones, differentiable in
-    the inputs and targets. Step ``i`` reads the ``i``-th run of ``batch_size`` examples, cycling."""
+    the inputs and targets. Step ``i`` reads the ``i``-th run of ``batch_size`` examples, cycling; each
+    step at its scheduled learning rate (times each parameter's scale) and, for Adam, its beta1."""
     current = dict(parameters)
+    scales = training.parameter_scales or (1.0,) * len(parameters)
     moments: list[tuple[torch.Tensor, torch.Tensor]] | None = None
     for step in range(training.steps):
         rows = _batch_rows(step, training.batch_size, inputs.shape[0])
-        grads = loss_gradient(model, current, inputs[rows], targets[rows])
+        grads = loss_gradient(model, current, inputs[rows], targets[rows], loss=training.loss)
         if training.optimizer == "adam":
-            moments = _adam_moments(moments, grads)
-            steps = _adam_steps(moments, step + 1)
+            beta1 = training.beta1_at(step)
+            moments = _adam_moments(moments, grads, beta1)
+            steps = _adam_steps(moments, (beta1 ** (step + 1), ADAM_BETAS[1] ** (step + 1)))
         else:
             steps = grads
-        current = {name: p - training.lr * s for (name, p), s in zip(current.items(), steps)}
+        lr = training.lr_at(step)
+        current = {name: p - lr * scale * s for (name, p), s, scale in zip(current.items(), steps, scales)}
     return [current[name] - p for name, p in parameters.items()]
 
 
@@ -82,17 +87,17 @@ def _batch_rows(step: int, batch_size: int, examples: int) -> torch.Tensor:
     return (torch.arange(size) + step * size) % examples
 
 
-def _adam_moments(moments: list[tuple[torch.Tensor, torch.Tensor]] | None,
-                  grads: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def _adam_moments(moments: list[tuple[torch.Tensor, torch.Tensor]] | None, grads: list[torch.Tensor],
+                  beta1: float) -> list[tuple[torch.Tensor, torch.Tensor]]:
     if moments is None:
         moments = [(torch.zeros_like(g), torch.zeros_like(g)) for g in grads]
-    beta1, beta2 = ADAM_BETAS
+    beta2 = ADAM_BETAS[1]
     return [(beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g) for (m, v), g in zip(moments, grads)]
 
 
-def _adam_steps(moments: list[tuple[torch.Tensor, torch.Tensor]], step: int) -> list[torch.Tensor]:
-    """torch's Adam direction m_hat / (sqrt(v_hat) + eps); the square root is floored where v is (near)
-    zero so that its derivative stays finite."""
-    beta1, beta2 = ADAM_BETAS
-    return [(m / (1 - beta1**step)) / ((v / (1 - beta2**step)).clamp_min(1e-30).sqrt() + ADAM_EPS)
-            for m, v in moments]
+def _adam_steps(moments: list[tuple[torch.Tensor, torch.Tensor]], powers: tuple[float, float]) -> list[torch.Tensor]:
+    """torch's Adam direction m_hat / (sqrt(v_hat) + eps), with the bias corrections ``1 - beta ** step`` (``powers``) of
+    the current betas (as torch computes them when a schedule changes beta1); the square root is floored where
+    v is (near) zero so that its derivative stays finite."""
+    correction1, correction2 = 1 - powers[0], 1 - powers[1]
+    return [(m / correction1) / ((v / correction2).clamp_min(1e-30).sqrt() + ADAM_EPS) for m, v in moments]

@@ -22,16 +22,20 @@ UpdateKind = Literal["gradient", "weight_delta"]
 @dataclass(frozen=True)
 class PixelSpace:
     """How uint8 pixels become model inputs: ``(pixels / 255 - mean) / std`` per channel, so an attack
-    can optimise in [0, 1] pixel space and keep its reconstructions inside the valid range. ``grey``:
-    the client's frames are grey (three equal channels), as the server knows from the preprocessing."""
+    can optimise in [0, 1] pixel space and keep its reconstructions inside the valid range. ``frame``
+    ([3, S, S] in [0, 1]), when given, is subtracted instead of the channel mean (person normalisation, with
+    the attacker's estimate of the mean frame). ``grey``: the client's frames are grey (three equal
+    channels), as the server knows from the preprocessing."""
 
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     grey: bool = False
+    frame: torch.Tensor | None = None
 
     def to_model(self, pixels: torch.Tensor) -> torch.Tensor:
         """[..., 3, H, W] in [0, 1] -> model inputs."""
-        mean = torch.tensor(self.mean, dtype=pixels.dtype, device=pixels.device)[:, None, None]
+        mean = (torch.tensor(self.mean, dtype=pixels.dtype, device=pixels.device)[:, None, None]
+                if self.frame is None else self.frame.to(pixels))
         std = torch.tensor(self.std, dtype=pixels.dtype, device=pixels.device)[:, None, None]
         return (pixels - mean) / std
 
@@ -40,13 +44,25 @@ class PixelSpace:
 class LocalSteps:
     """The client's training settings, as the server sent them: ``steps`` optimiser steps of
     ``batch_size`` examples (1 step over the whole batch = FedSGD) with ``optimizer`` at ``lr``, on the
-    ``loss`` between outputs and targets."""
+    ``loss`` between outputs and targets (a name in ``privbench.train.loop.LOSSES``). ``lr_factors`` and
+    ``beta1s`` give each step's learning-rate factor and Adam beta1 under a schedule (empty: 1 and 0.9
+    throughout); ``parameter_scales`` each trainable parameter's learning-rate factor (empty: 1 for all)."""
 
     steps: int
     batch_size: int
     lr: float
     optimizer: Literal["sgd", "adam"]
-    loss: Literal["mse"]
+    loss: str = "mse"
+    lr_factors: tuple[float, ...] = ()
+    beta1s: tuple[float, ...] = ()
+    parameter_scales: tuple[float, ...] = ()
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of step ``step`` (from 0)."""
+        return self.lr * (self.lr_factors[step] if self.lr_factors else 1.0)
+
+    def beta1_at(self, step: int) -> float:
+        return self.beta1s[step] if self.beta1s else 0.9
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from privbench.attacks.client_round import KeptMode, client_loss
+from privbench.attacks.client_round import KeptMode
 from privbench.attacks.gradinv_victims import choose_victims, usable_rows
+from privbench.attacks.inversion_objectives import client_loss
 from privbench.attacks.inversion_threat import PixelSpace
 from privbench.data.layout import Dataset
 from privbench.errors import InputError

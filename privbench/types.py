@@ -49,7 +49,7 @@ class ClientUpdate:
 
 def save_updates(path: Path, updates: list[ClientUpdate]) -> None:
     """Write ``updates`` to ``path`` (torch.save; tensors shared between records are stored once)."""
-    records = [dataclasses.asdict(u) for u in updates]
+    records = [{f.name: getattr(u, f.name) for f in dataclasses.fields(u)} for u in updates]  # asdict deep-copies
     torch.save({"format": UPDATES_FORMAT, "version": UPDATES_VERSION, "updates": records}, path)
 
 

@@ -18,6 +18,8 @@ from privbench.attacks.inversion_replay import matched_update, replayed_delta
 from privbench.attacks.inversion_threat import LocalSteps, ObservedUpdate, PixelSpace, VictimTruth
 from privbench.attacks.victim_models import VICTIM_MODELS, VictimSpec
 from privbench.errors import ConfigError, InputError
+from privbench.evaluate.metrics import ccc_loss
+from privbench.train.loop import adam, one_cycle
 
 PIXELS = PixelSpace((0.485, 0.456, 0.406), (0.229, 0.224, 0.225), grey=True)
 TARGETS = torch.tensor([[0.4, -0.6]])
@@ -234,3 +236,28 @@ def test_windows_of_the_recurrent_model_are_reconstructed_with_their_targets():
     reconstruction = INVERSIONS.get("privbench")(observed, iterations=2, restarts=1, seed=0)
     assert reconstruction.pixels.shape == windows.shape and reconstruction.targets.shape == targets.shape
     assert not any("closed form" in note for note in reconstruction.notes)  # the head sums over the window
+
+
+def test_replay_matches_the_fedavg_warm_up_step():
+    """One-cycle Adam (fused, cycling beta1), the CCC loss and a scaled parameter group, as privbench's
+    clients train: the replay on the client's frames reproduces its weight delta."""
+    model, frames = cnn(), torch.rand(4, 3, 16, 16)
+    targets = torch.tensor([[0.1, 0.2], [-0.3, 0.4], [0.5, -0.1], [0.0, 0.3]])
+    client = copy.deepcopy(model)
+    features, readout = list(client.features.parameters()), list(client.readout.parameters())
+    optimizer = adam([{"params": features, "lr": 0.01 * 0.1}, {"params": readout, "lr": 0.01}])
+    scheduler = one_cycle(optimizer, 5)
+    lr_factors, beta1s = [], []
+    for _ in range(5):
+        lr_factors.append(optimizer.param_groups[1]["lr"] / 0.01)
+        beta1s.append(optimizer.param_groups[1]["betas"][0])
+        optimizer.zero_grad()
+        ccc_loss(client(PIXELS.to_model(frames)), targets[:, None]).backward()
+        optimizer.step()
+        scheduler.step()
+    local = LocalSteps(steps=5, batch_size=4, lr=0.01, optimizer="adam", loss="ccc", lr_factors=tuple(lr_factors),
+                       beta1s=tuple(beta1s), parameter_scales=(0.1,) * len(features) + (1.0,) * len(readout))
+    replay = replayed_delta(model, parameters_of(model), PIXELS.to_model(frames), targets, local)
+    expected = [c.detach() - p.detach() for c, p in zip(client.parameters(), model.parameters())]
+    assert len(set(beta1s)) > 1 and len(set(lr_factors)) > 1
+    assert all(torch.allclose(r, e, atol=1e-6, rtol=1e-4) for r, e in zip(replay, expected))

@@ -106,6 +106,13 @@ def test_client_updates_round_trip_with_what_the_server_knew(tmp_path):
     assert loaded[1].global_weights["steps"].item() == 4 and loaded[1].loss == 0.25
 
 
+def test_the_weights_a_round_sent_are_stored_once(tmp_path):
+    sent = {"w": torch.zeros(1000, 250)}  # 1 MB, shared by the round's updates
+    updates = [small_update(global_weights=sent, client_id=f"P{i}", delta={"w": torch.ones(2)}) for i in range(5)]
+    save_updates(tmp_path / "updates.pt", updates)
+    assert (tmp_path / "updates.pt").stat().st_size < 1.5e6
+
+
 @pytest.mark.parametrize("damage, needle", [
     (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "not a readable updates file"),
     (lambda p: torch.save([{"round": 1}], p), "not a privbench client-updates file"),
