@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from privbench.attacks.client_round import observe
+from privbench.attacks.gradinv_captured import attack_captured
 from privbench.attacks.gradinv_outputs import plot_reconstructions, save_reconstructions
 from privbench.attacks.gradinv_scoring import Scored, score
 from privbench.attacks.gradinv_sweep import plot_sweep, run_sweep, sweep_points
@@ -54,6 +55,7 @@ class GradinvConfig:
     sweep: str
     sweep_victims: int
     sweep_iterations: int
+    updates_round: int
 
     def __post_init__(self) -> None:
         require(self.attack in INVERSIONS, f"unknown attack {self.attack!r}; valid: {', '.join(INVERSIONS)}")
@@ -63,6 +65,7 @@ class GradinvConfig:
                 "batch, local_steps, iterations, restarts, victims and gallery_frames must be at least 1")
         require(self.iterations >= self.restarts, f"iterations ({self.iterations}) must cover every restart "
                 f"({self.restarts})")
+        require(self.updates_round >= 1, f"updates_round counts rounds from 1 (got {self.updates_round})")
         require(self.trained_steps >= 0, f"trained_steps must be >= 0 (got {self.trained_steps})")
         require(self.lr > 0 and self.gallery_guard_seconds >= 0, "lr must be positive, gallery_guard_seconds >= 0")
         require((self.head == "rnn") == (self.seq_len > 0), "head rnn reads windows: set seq_len >= 1 with it "
@@ -82,12 +85,16 @@ class GradinvConfig:
 def run_gradinv(dataset: Dataset, config: GradinvConfig, *, seed: int, from_run: Path | None,
                 progress: Progress) -> AttackOutcome:
     """The configured attack on every victim, then the sweep (if any), each point a smaller attack. Every
-    point's victims and gallery are drawn first, so that a dataset too small for one fails before any attack."""
+    point's victims and gallery are drawn first, so that a dataset too small for one fails before any attack.
+    With ``from_run`` (``--updates``), the run's captured updates instead, and no sweep (sweeps simulate)."""
+    if from_run is not None:
+        scored, threat = attack_captured(dataset, config, run_dir=from_run, seed=seed, progress=progress)
+        return outcome(scored, threat)
     points = sweep_points(config)
     for settings in [config, *(point for _, _, point in points)]:
         victims_and_gallery(dataset, settings, seed=seed)
     scored, details = attack_once(dataset, config, seed=seed, progress=progress)
-    result = outcome(scored, config, **details)
+    result = outcome(scored, threat_model(scored, config, **details))
     if points:
         table = run_sweep(points, lambda point: attack_once(dataset, point, seed=seed, progress=progress)[0])
         result.tables["sweep.csv"] = table
@@ -116,7 +123,7 @@ def attack_once(dataset: Dataset, config: GradinvConfig, *, seed: int,
     progress.remove(task)
     scored = score(truth(clients), shown(reconstructions, clients), recovered_targets(reconstructions),
                    gallery_images=references, gallery_owners=owners, matcher=config.matcher,
-                   facenet_weights=config.facenet_weights, known_targets=config.known_targets, seed=seed)
+                   facenet_weights=config.facenet_weights, score_targets=not config.known_targets, seed=seed)
     return scored, {"target_source": target_source, "pixels": pixels, "model": model}
 
 
@@ -160,17 +167,21 @@ def recovered_targets(reconstructions: list[Reconstruction]) -> list[np.ndarray]
     return [r.targets.detach().cpu().numpy() for r in reconstructions]
 
 
-def outcome(scored: Scored, config: GradinvConfig, *, target_source: str, pixels: PixelSpace,
-            model: torch.nn.Module) -> AttackOutcome:
+def threat_model(scored: Scored, config: GradinvConfig, *, target_source: str, pixels: PixelSpace,
+                 model: torch.nn.Module) -> dict:
+    """metrics.json's ``threat_model`` of a simulated round."""
+    return {"update": "gradient (FedSGD)" if config.local_steps == 1 and config.optimizer == "sgd" else
+            "weight delta (FedAvg)", "model": config.model, "head": config.head, "norm": config.norm,
+            "batchnorm": config.batchnorm, "trained_steps": config.trained_steps,
+            "frame_size": config.frame_size, "batch": config.batch,
+            "local_steps": config.local_steps, "known_targets": config.known_targets, "targets": target_source,
+            "attack": config.attack, "iterations": config.iterations, "grey": pixels.grey,
+            "parameters": sum(p.numel() for p in model.parameters()), "matcher": scored.matcher,
+            "victims": config.victims}
+
+
+def outcome(scored: Scored, threat: dict) -> AttackOutcome:
     """metrics.json, the per-example table, the picture and the arrays."""
-    threat = {"update": "gradient (FedSGD)" if config.local_steps == 1 and config.optimizer == "sgd" else
-              "weight delta (FedAvg)", "model": config.model, "head": config.head, "norm": config.norm,
-              "batchnorm": config.batchnorm, "trained_steps": config.trained_steps,
-              "frame_size": config.frame_size, "batch": config.batch,
-              "local_steps": config.local_steps, "known_targets": config.known_targets, "targets": target_source,
-              "attack": config.attack, "iterations": config.iterations, "grey": pixels.grey,
-              "parameters": sum(p.numel() for p in model.parameters()), "matcher": scored.matcher,
-              "victims": config.victims}
     metrics = {"attack": "gradinv", "threat_model": threat, **scored.summary}
     rows = scored.per_example
     arrays = partial(save_reconstructions, reconstruction=scored.reconstruction, original=scored.original,

@@ -69,7 +69,7 @@ def hits(matcher: FaceMatcher, images: np.ndarray, owners: np.ndarray) -> np.nda
 
 def score(truth: VictimTruth, reconstructed: list[np.ndarray], targets: list[np.ndarray], *,
           gallery_images: np.ndarray, gallery_owners: np.ndarray, matcher: str, facenet_weights: str,
-          known_targets: bool, seed: int) -> Scored:
+          score_targets: bool, seed: int) -> Scored:
     """Every score of the reconstructions (see the module docstring)."""
     reconstruction, recovered = matched(truth, reconstructed, targets)
     quality, baseline = image_quality(reconstruction, truth.frames), mean_face_quality(truth.frames, gallery_images)
@@ -79,7 +79,7 @@ def score(truth: VictimTruth, reconstructed: list[np.ndarray], targets: list[np.
                                                                                     truth.participant_id)
     error = np.abs(recovered.reshape(len(found), -1) - truth.targets.reshape(len(found), -1)).mean(1)
     columns = {"psnr": quality.psnr, "ssim": quality.ssim, "reid_rate": found.astype(float),
-               **({} if known_targets else {"target_error": error})}
+               **({"target_error": error} if score_targets else {})}
     per_example = pd.DataFrame({"participant_id": truth.participant_id, "frame_index": truth.frame_index,
                                 **columns, "mean_face_psnr": baseline.psnr, "mean_face_ssim": baseline.ssim,
                                 "true_frame_reidentified": ceiling.astype(float)})

@@ -20,6 +20,9 @@ OutOption = Annotated[Optional[Path], typer.Option(help="Result folder (default 
 ProgressOption = Annotated[bool, typer.Option(help="Show progress bars on stderr.")]
 FromRunOption = Annotated[Optional[Path], typer.Option(
     help="A run folder whose predictions.csv is released (with --set release=predictions).")]
+UpdatesOption = Annotated[Optional[Path], typer.Option(
+    help="A fedavg run folder with captured client updates (run with --set capture_updates_mb=N): attack "
+         "those, as they are, instead of simulating a round.")]
 HEADLINE = {"reid": ("top1", "top5", "auc", "eer", "tpr_at_1fpr"), "gradinv": ("psnr", "ssim", "reid_rate")}
 
 
@@ -60,13 +63,14 @@ def gradinv_command(
     data: DataOption = "synthetic",
     profile: ProfileOption = "default",
     seed: SeedOption = 0,
+    updates: UpdatesOption = None,
     set_: SetOption = None,
     out: OutOption = None,
     output_format: FormatOption = OutputFormat.table,
     progress: ProgressOption = True,
 ) -> None:
     """Reconstruct clients' face frames from their federated updates: PSNR, SSIM, face re-identification."""
-    run_command("gradinv", data=data, profile=profile, seed=seed, from_run=None, assignments=list(set_ or []),
+    run_command("gradinv", data=data, profile=profile, seed=seed, from_run=updates, assignments=list(set_ or []),
                 out=out, output_format=output_format, progress=progress)
 
 
