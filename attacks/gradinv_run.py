@@ -13,7 +13,7 @@ import torch
 from privbench.attacks.client_round import observe
 from privbench.attacks.gradinv_captured import attack_captured
 from privbench.attacks.gradinv_outputs import plot_reconstructions, save_reconstructions
-from privbench.attacks.gradinv_scoring import Scored, score
+from privbench.attacks.gradinv_scoring import Scored, require_matcher, score
 from privbench.attacks.gradinv_sweep import plot_sweep, run_sweep, sweep_points
 from privbench.attacks.gradinv_victims import ClientData, choose_victims, gallery, to_uint8
 from privbench.attacks.inversion import INVERSIONS
@@ -87,6 +87,7 @@ def run_gradinv(dataset: Dataset, config: GradinvConfig, *, seed: int, from_run:
     """The configured attack on every victim, then the sweep (if any), each point a smaller attack. Every
     point's victims and gallery are drawn first, so that a dataset too small for one fails before any attack.
     With ``from_run`` (``--updates``), the run's captured updates instead, and no sweep (sweeps simulate)."""
+    require_matcher(config.matcher, config.facenet_weights)
     if from_run is not None:
         scored, threat = attack_captured(dataset, config, run_dir=from_run, seed=seed, progress=progress)
         return outcome(scored, threat)

@@ -18,10 +18,17 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from privbench.attacks.face_matchers import FaceMatcher, MatcherOptions, build_matcher, default_matcher
+from privbench.attacks.face_matchers import (
+    FaceMatcher,
+    MatcherOptions,
+    build_matcher,
+    default_matcher,
+    matcher_unavailable,
+)
 from privbench.attacks.image_quality import image_quality, mean_face_quality
 from privbench.attacks.inversion_threat import VictimTruth
 from privbench.attacks.metrics import bootstrap_intervals
+from privbench.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -54,9 +61,20 @@ def matched(truth: VictimTruth, reconstructed: list[np.ndarray],
 
 def chosen_matcher(name: str, facenet_weights: str) -> tuple[str, FaceMatcher]:
     """The face matcher asked for (``auto``: the strongest installed) and its name."""
-    options = MatcherOptions(facenet_weights=None if facenet_weights == "auto" else Path(facenet_weights))
+    options = _options(facenet_weights)
     name = default_matcher(options) if name == "auto" else name
     return name, build_matcher(name, options)
+
+
+def require_matcher(name: str, facenet_weights: str) -> None:
+    """An ``InputError`` now, before any attack, when the matcher asked for cannot run here."""
+    problem = None if name == "auto" else matcher_unavailable(name, _options(facenet_weights))
+    if problem:
+        raise InputError(problem)
+
+
+def _options(facenet_weights: str) -> MatcherOptions:
+    return MatcherOptions(facenet_weights=None if facenet_weights == "auto" else Path(facenet_weights))
 
 
 def hits(matcher: FaceMatcher, images: np.ndarray, owners: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Shared fixtures: a private synthetic-data cache and a tiny dataset on disk."""
+"""Shared fixtures: a private synthetic-data cache, a tiny dataset on disk and a quick fedavg run on it."""
 
 from __future__ import annotations
 
@@ -36,6 +36,22 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("data") / "tiny"
     return write_synthetic(tiny_config("participants=6", "seconds=20"), out, force=False, frames=True,
                            progress=Progress(enabled=False))
+
+
+@pytest.fixture(scope="session")
+def captured_fedavg_run(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A quick fedavg run (bigru, 2 folds, 2 rounds) on ``tiny_dataset`` with its client updates captured
+    (updates.pt, about 0.5 GB)."""
+    from typer.testing import CliRunner
+
+    from privbench.cli import app
+
+    out = tmp_path_factory.mktemp("fedavg") / "run"
+    result = CliRunner().invoke(app, ["run", "--method", "fedavg", "--rnn", "bigru", "--profile", "quick", "--folds",
+                                      "2", "--no-progress", "--data", str(tiny_dataset), "--set",
+                                      "capture_updates_mb=200", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

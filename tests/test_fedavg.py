@@ -252,12 +252,8 @@ def test_the_method_runs_the_configured_engine_with_the_common_signature(tiny_da
     assert output.efficiency["rounds"] == 1
 
 
-def test_quick_fedavg_run_writes_efficiency_and_updates(tmp_path):
-    out = tmp_path / "fed"
-    result = runner.invoke(app, ["run", "--method", "fedavg", "--rnn", "bigru", "--profile", "quick", "--folds", "2",
-                                 "--no-progress", "--set", "data.participants=6", "--set", "data.seconds=8",
-                                 "--set", "capture_updates_mb=200", "--out", str(out)])
-    assert result.exit_code == 0, result.output
+def test_quick_fedavg_run_writes_efficiency_and_updates(captured_fedavg_run):
+    out = captured_fedavg_run
     metrics = json.loads((out / "metrics.json").read_text())
     efficiency = metrics["efficiency"]
     assert efficiency["rounds"] == 4 and efficiency["dropped_clients"] == 0
