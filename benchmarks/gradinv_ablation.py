@@ -34,6 +34,9 @@ VARIANTS = {
     "privbench, cosine step schedule": ("privbench", {"schedule": "cosine"}),
     "privbench, layer-balanced cosine": ("privbench", {"balance": 0.5}),
     "privbench, tv 0.05": ("privbench", {"tv": 0.05}),
+    "privbench, tv 0.5": ("privbench", {"tv": 0.5}),
+    "privbench, balance 0.75, tv 0.5, lr 0.2, no features": ("privbench", {"balance": 0.75, "tv": 0.5, "lr": 0.2,
+                                                                          "features": 0.0}),
 }
 
 
