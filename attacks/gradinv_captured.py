@@ -18,7 +18,7 @@ import torch
 
 from privbench.attacks.captured_updates import CapturedRun, chosen_updates, load_run, observed_update, rebuild_model
 from privbench.attacks.gradinv_scoring import Scored, score
-from privbench.attacks.gradinv_victims import gallery, resized, to_uint8, usable_rows
+from privbench.attacks.gradinv_victims import gallery, is_grey, resized, shown_frames, to_uint8, usable_rows
 from privbench.attacks.image_quality import image_quality
 from privbench.attacks.inversion import INVERSIONS
 from privbench.attacks.inversion_threat import PixelSpace, Reconstruction, VictimTruth
@@ -71,7 +71,7 @@ def attack_captured(dataset: Dataset, config, *, run_dir: Path, seed: int, progr
 def attacker_pixels(run: CapturedRun, references: np.ndarray, owners: np.ndarray) -> PixelSpace:
     """The run's normalisation as the attacker can apply it: ImageNet's statistics, or (person) the gallery's
     mean frame and its people's mean residual spread in place of the client's own."""
-    grey = bool((references[..., 0] == references[..., 1]).all() and (references[..., 1] == references[..., 2]).all())
+    grey = is_grey(references)
     if run.normalise != "person":
         return PixelSpace(tuple(IMAGENET_MEAN / 255), tuple(IMAGENET_STD / 255), grey=grey)
     spread = float(np.mean([frame_statistics(references[owners == o]).sd for o in np.unique(owners)])) / 255
@@ -82,8 +82,7 @@ def attacker_pixels(run: CapturedRun, references: np.ndarray, owners: np.ndarray
 
 def frames_of(reconstruction: Reconstruction) -> np.ndarray:
     """The reconstructed examples as uint8 frames (a window by its middle frame)."""
-    pixels = reconstruction.pixels
-    return to_uint8(pixels if pixels.dim() == 4 else pixels[:, pixels.shape[1] // 2])
+    return shown_frames(reconstruction.pixels)
 
 
 def nearest_frames(dataset: Dataset, run: CapturedRun, clients: list[str], shown: list[np.ndarray],

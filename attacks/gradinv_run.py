@@ -15,7 +15,7 @@ from privbench.attacks.gradinv_captured import attack_captured
 from privbench.attacks.gradinv_outputs import plot_reconstructions, save_reconstructions
 from privbench.attacks.gradinv_scoring import Scored, require_matcher, score
 from privbench.attacks.gradinv_sweep import plot_sweep, run_sweep, sweep_points
-from privbench.attacks.gradinv_victims import ClientData, choose_victims, gallery, to_uint8
+from privbench.attacks.gradinv_victims import ClientData, choose_victims, gallery, is_grey, shown_frames
 from privbench.attacks.inversion import INVERSIONS
 from privbench.attacks.inversion_threat import LocalSteps, PixelSpace, Reconstruction, VictimTruth
 from privbench.attacks.runner import AttackEntry, AttackOutcome
@@ -139,11 +139,6 @@ def victims_and_gallery(dataset: Dataset, config: GradinvConfig, *,
     return clients, target_source, references, owners
 
 
-def is_grey(images: np.ndarray) -> bool:
-    """Whether every image has three equal channels (the client's preprocessing made them grey)."""
-    return bool((images[..., 0] == images[..., 1]).all() and (images[..., 1] == images[..., 2]).all())
-
-
 def truth(clients: list[ClientData]) -> VictimTruth:
     """The scorer's side of every victim example (a window stands for its middle frame)."""
     rows = [np.asarray(c.rows) if np.asarray(c.rows).ndim == 1 else np.asarray(c.rows)[:, c.rows.shape[1] // 2]
@@ -158,7 +153,7 @@ def shown(reconstructions: list[Reconstruction], clients: list[ClientData]) -> l
     out = []
     for reconstruction, client in zip(reconstructions, clients):
         pixels = reconstruction.pixels
-        out.append(to_uint8(pixels if pixels.dim() == 4 else pixels[:, pixels.shape[1] // 2]))
+        out.append(shown_frames(pixels))
         if len(out[-1]) != len(client.pixels):
             raise RuntimeError(f"the attack returned {len(out[-1])} examples for a batch of {len(client.pixels)}")
     return out

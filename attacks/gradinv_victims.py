@@ -31,8 +31,17 @@ class ClientData:
 
     def shown(self) -> np.ndarray:
         """The frame each example stands for (a window's middle frame): uint8 [B, S, S, 3]."""
-        pixels = self.pixels if self.pixels.dim() == 4 else self.pixels[:, self.pixels.shape[1] // 2]
-        return to_uint8(pixels)
+        return shown_frames(self.pixels)
+
+
+def shown_frames(pixels: torch.Tensor) -> np.ndarray:
+    """The frame each example stands for (a window [N, T, 3, S, S] by its middle frame) as uint8 [N, S, S, 3]."""
+    return to_uint8(pixels if pixels.dim() == 4 else pixels[:, pixels.shape[1] // 2])
+
+
+def is_grey(images: np.ndarray) -> bool:
+    """Whether every image has three equal channels (the client's preprocessing made them grey)."""
+    return bool((images[..., 0] == images[..., 1]).all() and (images[..., 1] == images[..., 2]).all())
 
 
 def to_uint8(pixels: torch.Tensor) -> np.ndarray:
