@@ -51,8 +51,7 @@ def attack_captured(dataset: Dataset, config, *, run_dir: Path, seed: int, progr
     progress.remove(task)
     truth = nearest_frames(dataset, run, [u.client_id for u in updates], shown, side)
     scored = score(truth, shown, [np.zeros((len(s), 2), np.float32) for s in shown], gallery_images=references,
-                   gallery_owners=owners, matcher=config.matcher, facenet_weights=config.facenet_weights,
-                   score_targets=False, seed=seed)
+                   gallery_owners=owners, reid=config.reidentification(), score_targets=False, seed=seed)
     first = updates[0].training
     threat = {"update": f"captured weight delta (round {config.updates_round}, "
                         f"{'frame warm-up' if first.get('warmup') else 'windows'})",
@@ -62,7 +61,7 @@ def attack_captured(dataset: Dataset, config, *, run_dir: Path, seed: int, progr
               "normalise": run.normalise, "known_targets": False, "targets": "unknown to the attacker; not scored",
               "attack": config.attack, "iterations": config.iterations, "grey": pixels.grey,
               "parameters": sum(p.numel() for p in views[0].model.parameters()), "matcher": scored.matcher,
-              "victims": len(updates), "clients": [u.client_id for u in updates],
+              "reid_smoothing": config.reid_smoothing, "victims": len(updates), "clients": [u.client_id for u in updates],
               "truth": "each reconstruction against the client's nearest used frame (the frames drawn are not "
                        "recorded)"}
     return scored, threat

@@ -13,7 +13,7 @@ import torch
 from privbench.attacks.client_round import observe
 from privbench.attacks.gradinv_captured import attack_captured
 from privbench.attacks.gradinv_outputs import plot_reconstructions, save_reconstructions
-from privbench.attacks.gradinv_scoring import Scored, require_matcher, score
+from privbench.attacks.gradinv_scoring import Reidentification, Scored, require_matcher, score
 from privbench.attacks.gradinv_sweep import plot_sweep, run_sweep, sweep_points
 from privbench.attacks.gradinv_victims import ClientData, choose_victims, gallery, is_grey, shown_frames
 from privbench.attacks.inversion import INVERSIONS
@@ -50,6 +50,7 @@ class GradinvConfig:
     known_targets: bool
     matcher: str
     facenet_weights: str
+    reid_smoothing: float
     gallery_frames: int
     gallery_guard_seconds: float
     sweep: str
@@ -67,7 +68,8 @@ class GradinvConfig:
                 f"({self.restarts})")
         require(self.updates_round >= 1, f"updates_round counts rounds from 1 (got {self.updates_round})")
         require(self.trained_steps >= 0, f"trained_steps must be >= 0 (got {self.trained_steps})")
-        require(self.lr > 0 and self.gallery_guard_seconds >= 0, "lr must be positive, gallery_guard_seconds >= 0")
+        require(self.lr > 0 and min(self.gallery_guard_seconds, self.reid_smoothing) >= 0,
+                "lr must be positive, gallery_guard_seconds and reid_smoothing >= 0")
         require((self.head == "rnn") == (self.seq_len > 0), "head rnn reads windows: set seq_len >= 1 with it "
                 "(and seq_len 0 with head frame)")
         require(min(self.sweep_victims, self.sweep_iterations) >= 1, "sweep_victims and sweep_iterations must be >= 1")
@@ -76,6 +78,10 @@ class GradinvConfig:
     def victim_spec(self) -> VictimSpec:
         return VictimSpec(model=self.model, head=self.head, norm=self.norm, batchnorm=self.batchnorm,
                           frame_size=self.frame_size, init=self.init, batch_frames=self.batch * max(self.seq_len, 1))
+
+    def reidentification(self) -> Reidentification:
+        return Reidentification(matcher=self.matcher, facenet_weights=self.facenet_weights,
+                                smoothing=self.reid_smoothing)
 
     def local_steps_sent(self) -> LocalSteps:
         return LocalSteps(steps=self.local_steps, batch_size=self.batch, lr=self.lr, optimizer=self.optimizer,
@@ -123,8 +129,8 @@ def attack_once(dataset: Dataset, config: GradinvConfig, *, seed: int,
             progress_callback=lambda _: progress.advance(task)))
     progress.remove(task)
     scored = score(truth(clients), shown(reconstructions, clients), recovered_targets(reconstructions),
-                   gallery_images=references, gallery_owners=owners, matcher=config.matcher,
-                   facenet_weights=config.facenet_weights, score_targets=not config.known_targets, seed=seed)
+                   gallery_images=references, gallery_owners=owners, reid=config.reidentification(),
+                   score_targets=not config.known_targets, seed=seed)
     return scored, {"target_source": target_source, "pixels": pixels, "model": model}
 
 
@@ -173,7 +179,7 @@ def threat_model(scored: Scored, config: GradinvConfig, *, target_source: str, p
             "local_steps": config.local_steps, "known_targets": config.known_targets, "targets": target_source,
             "attack": config.attack, "iterations": config.iterations, "grey": pixels.grey,
             "parameters": sum(p.numel() for p in model.parameters()), "matcher": scored.matcher,
-            "victims": config.victims}
+            "reid_smoothing": config.reid_smoothing, "victims": config.victims}
 
 
 def outcome(scored: Scored, threat: dict) -> AttackOutcome:

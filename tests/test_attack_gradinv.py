@@ -14,6 +14,7 @@ import torch
 from conftest import tiny_config
 from typer.testing import CliRunner
 
+from privbench.attacks.gradinv_scoring import smoothed
 from privbench.attacks.inversion import INVERSIONS
 from privbench.attacks.inversion_threat import PixelSpace, VictimTruth
 from privbench.attacks.victim_models import VICTIM_MODELS, VictimSpec
@@ -78,12 +79,25 @@ def test_an_au_only_dataset_is_one_line(tmp_path):
     (["--set", "head=rnn"], "seq_len"),
     (["--set", "sweep=batch=1,2", "--set", "sweep_victims=7"], "7 victims need 7 participants"),  # before any attack
     (["--set", "sweep=colour=1,2"], "KEY one of"),
+    (["--set", "reid_smoothing=-1"], "reid_smoothing"),
 ])
 def test_bad_options_are_one_line(tiny_dataset, tmp_path, extra, needle):
     result = runner.invoke(app, [*QUICK, "--data", str(tiny_dataset), "--out", str(tmp_path / "a"), *extra])
     assert result.exit_code == 2, result.output
     assert needle in result.output and "Traceback" not in result.output, result.output
     assert not (tmp_path / "a").exists()
+
+
+def test_reid_smoothing_removes_blocky_residue_and_scales_with_the_frame():
+    rng = np.random.default_rng(0)
+    face = np.kron(rng.integers(60, 200, (1, 8, 8, 1)), np.ones((1, 8, 8, 3))).astype(np.uint8)  # 64 px
+    blocky = np.clip(face + rng.normal(0, 25, face.shape), 0, 255).astype(np.uint8)
+    error = lambda images: np.abs(images.astype(float) - smoothed(face, 1.0)).mean()
+    assert error(smoothed(blocky, 1.0)) < 0.5 * error(blocky)  # the residue goes, the face stays
+    assert smoothed(blocky, 0.0) is blocky
+    small, halved = face[:, ::2, ::2], smoothed(face, 1.0)[:, ::2, ::2].astype(float)  # the same face at 32 px
+    gap = lambda smoothing: np.abs(smoothed(small, smoothing).astype(float) - halved).mean()
+    assert gap(1.0) < gap(2.0)  # at 32 px the sd is 0.5 px, not the 1 px it is at 64 px
 
 
 def test_a_sweep_tabulates_and_plots_each_point(tiny_dataset, tmp_path):
