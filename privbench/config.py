@@ -9,6 +9,7 @@ for one RNN head. Values are checked against a frozen dataclass, composed of ``G
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import types
@@ -77,13 +78,31 @@ def build(cls: type[T], values: Mapping[str, Any], where: str) -> T:
 
 
 def override(obj: T, assignments: list[str], where: str = "--set") -> T:
-    """Apply ``key=value`` strings (YAML-parsed values; dotted keys reach nested dataclasses)."""
+    """Apply ``key=value`` strings (YAML-parsed values; dotted keys reach nested dataclasses). The config is
+    checked once, with every assignment applied, so their order does not matter (``head=rnn`` before
+    ``seq_len=2`` is as good as after)."""
     for assignment in assignments:
         key, sep, raw = assignment.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"{where}: expected key=value, got {assignment!r}")
         obj = _set(obj, key.strip().split("."), _parse(raw.strip()), key.strip(), where)
-    return obj
+    return _checked(obj) if assignments else obj
+
+
+def _unchecked(obj: T, **changes: Any) -> T:
+    """A copy of the dataclass ``obj`` with ``changes``, its ``__post_init__`` checks not run (``_checked``
+    runs them once all assignments are in)."""
+    changed = copy.copy(obj)
+    for name, value in changes.items():
+        object.__setattr__(changed, name, value)
+    return changed
+
+
+def _checked(obj: T) -> T:
+    """``obj`` rebuilt inside out, so that every nested dataclass's ``__post_init__`` runs on its final values."""
+    nested = {f.name: _checked(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+              if f.init and dataclasses.is_dataclass(getattr(obj, f.name))}
+    return dataclasses.replace(obj, **nested)
 
 
 def to_dict(obj: Any) -> Any:
@@ -148,16 +167,16 @@ def _set(obj: Any, path: list[str], value: Any, key: str, where: str) -> Any:
         holder = _group_of(groups, head)
         if holder is None:
             raise ConfigError(f"{where}: unknown key {key!r}; valid: {', '.join(keys_of(type(obj)))}")
-        return dataclasses.replace(obj, **{holder: _set(getattr(obj, holder), path, value, key, where)})
+        return _unchecked(obj, **{holder: _set(getattr(obj, holder), path, value, key, where)})
     current = getattr(obj, head)
     if len(path) > 1:
         if not dataclasses.is_dataclass(current):
             raise ConfigError(f"{where}: unknown key {key!r}; valid: {', '.join(keys_of(type(obj)))}")
-        return dataclasses.replace(obj, **{head: _set(current, path[1:], value, key, where)})
+        return _unchecked(obj, **{head: _set(current, path[1:], value, key, where)})
     if dataclasses.is_dataclass(current):
         raise ConfigError(f"{where}: {key!r} is a group; set one of its keys, e.g. {keys_of(type(current))[0]}")
     hint = typing.get_type_hints(type(obj))[head]
-    return dataclasses.replace(obj, **{head: _coerce(hint, value, f"{where}: {key}")})
+    return _unchecked(obj, **{head: _coerce(hint, value, f"{where}: {key}")})
 
 
 def _required(cls: type, name: str) -> bool:

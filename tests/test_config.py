@@ -49,6 +49,15 @@ def test_unknown_names_list_the_valid_ones(kwargs, message):
         resolve(args.pop("method"), args.pop("rnn"), **args)
 
 
+@pytest.mark.parametrize("assignments", [["rounds=1", "warmup_rounds=1"], ["warmup_rounds=1", "rounds=1"]])
+def test_overrides_are_checked_together_in_any_order(assignments):
+    # rounds=1 alone is below the default's 20 warm-up rounds; with warmup_rounds=1 it is valid, in either order
+    spec = resolve("fedavg", "bigru", "default", assignments=assignments)
+    assert (spec.train.federation.rounds, spec.train.federation.warmup_rounds) == (1, 1)
+    with pytest.raises(ConfigError, match="warmup_rounds"):
+        resolve("fedavg", "bigru", "default", assignments=["rounds=1"])
+
+
 def test_override_leaves_the_original_untouched():
     cfg = build(AUConfig, profile_values("au", "default"), "x")
     changed = override(cfg, ["hidden=8"])
