@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from privbench.attacks.gradinv_victims import ClientData
-from privbench.attacks.inversion_objectives import client_loss
+from privbench.attacks.inversion_objectives import client_loss, loss_gradient, parameters_of
 from privbench.attacks.inversion_threat import LocalSteps, ObservedUpdate, PixelSpace
 from privbench.errors import DivergedError
 from privbench.train.loop import TrainingSetup, run_steps
@@ -52,8 +52,8 @@ def observe(model: nn.Module, client: ClientData, *, training: LocalSteps, pixel
     inputs = pixels.to_model(client.pixels)
     params = [p for p in model.parameters() if p.requires_grad]
     if training.steps == 1 and training.optimizer == "sgd" and training.batch_size >= len(inputs):
-        loss = client_loss(model(inputs), client.targets, training.loss)
-        kind, update = "gradient", list(torch.autograd.grad(loss, params))
+        kind, update = "gradient", loss_gradient(model, parameters_of(model), inputs, client.targets,
+                                                 loss=training.loss, create_graph=False)
     else:
         local = copy.deepcopy(model)
         local_params = [p for p in local.parameters() if p.requires_grad]

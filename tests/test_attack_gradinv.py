@@ -14,9 +14,11 @@ import torch
 from conftest import tiny_config
 from typer.testing import CliRunner
 
+from privbench.attacks.client_round import observe
 from privbench.attacks.gradinv_scoring import smoothed
+from privbench.attacks.gradinv_victims import ClientData
 from privbench.attacks.inversion import INVERSIONS
-from privbench.attacks.inversion_threat import PixelSpace, VictimTruth
+from privbench.attacks.inversion_threat import LocalSteps, PixelSpace, VictimTruth
 from privbench.attacks.victim_models import VICTIM_MODELS, VictimSpec
 from privbench.attacks.victim_training import train_victim
 from privbench.cli import app
@@ -120,3 +122,14 @@ def test_training_progress_trains_on_non_victims_only(tiny_dataset):
     with pytest.raises(InputError, match="not victims"):
         train_victim(model, dataset, steps=5, victims=set(dataset.ids), seq_len=0, frame_size=32, pixels=pixels,
                      seed=0)
+
+
+def test_a_fedsgd_round_of_the_recurrent_model_leaves_its_frame_readout_at_zero():
+    # the sequence head never uses frame_head (the warm-up's readout): its gradient is zero, not an error
+    model = VICTIM_MODELS.get("resnet18")(VictimSpec(model="resnet18", head="rnn", frame_size=32, batch_frames=2),
+                                          seed=0)
+    client = ClientData("P01", torch.rand(1, 2, 3, 32, 32), torch.rand(1, 2, 2) * 2 - 1, np.array([[3, 4]]))
+    observed = observe(model, client, training=LocalSteps(steps=1, batch_size=1, lr=0.01, optimizer="sgd"),
+                       pixels=PixelSpace((0.5, 0.5, 0.5), (0.25, 0.25, 0.25)), known_targets=True)
+    by_name = dict(zip([n for n, p in model.named_parameters() if p.requires_grad], observed.update))
+    assert not by_name["frame_head.weight"].any() and by_name["backbone.conv1.weight"].abs().sum() > 0
