@@ -50,11 +50,11 @@ def observe(model: nn.Module, client: ClientData, *, training: LocalSteps, pixel
             known_targets: bool) -> ObservedUpdate:
     """The server's view of ``client``'s update of ``model`` (which keeps the sent weights)."""
     inputs = pixels.to_model(client.pixels)
-    params = [p for p in model.parameters() if p.requires_grad]
     if training.steps == 1 and training.optimizer == "sgd" and training.batch_size >= len(inputs):
         kind, update = "gradient", loss_gradient(model, parameters_of(model), inputs, client.targets,
                                                  loss=training.loss, create_graph=False)
     else:
+        params = [p for p in model.parameters() if p.requires_grad]
         local = copy.deepcopy(model)
         local_params = [p for p in local.parameters() if p.requires_grad]
         loader = DataLoader(TensorDataset(inputs, client.targets), batch_size=training.batch_size, shuffle=False)

@@ -21,7 +21,7 @@ from privbench.attacks.gradinv_scoring import Scored, score
 from privbench.attacks.gradinv_victims import gallery, is_grey, resized, shown_frames, to_uint8, usable_rows
 from privbench.attacks.image_quality import image_quality
 from privbench.attacks.inversion import INVERSIONS
-from privbench.attacks.inversion_threat import PixelSpace, Reconstruction, VictimTruth
+from privbench.attacks.inversion_threat import PixelSpace, VictimTruth
 from privbench.data.frame_transform import IMAGENET_MEAN, IMAGENET_STD, frame_statistics
 from privbench.data.layout import Dataset
 from privbench.errors import InputError
@@ -46,7 +46,7 @@ def attack_captured(dataset: Dataset, config, *, run_dir: Path, seed: int, progr
         observed = observed_update(run, update, model, pixels, side)
         reconstruction = INVERSIONS.get(config.attack)(observed, iterations=config.iterations, restarts=config.restarts,
                                                        seed=seed, progress_callback=lambda _: progress.advance(task))
-        shown.append(frames_of(reconstruction))
+        shown.append(shown_frames(reconstruction.pixels))
         views.append(observed)
     progress.remove(task)
     truth = nearest_frames(dataset, run, [u.client_id for u in updates], shown, side)
@@ -77,11 +77,6 @@ def attacker_pixels(run: CapturedRun, references: np.ndarray, owners: np.ndarray
     frame = torch.from_numpy(references.astype(np.float32).mean(0) / 255).permute(2, 0, 1).contiguous()
     channel_means = tuple(float(c) for c in frame.mean((1, 2)))
     return PixelSpace(channel_means, (spread,) * 3, grey=grey, frame=frame)
-
-
-def frames_of(reconstruction: Reconstruction) -> np.ndarray:
-    """The reconstructed examples as uint8 frames (a window by its middle frame)."""
-    return shown_frames(reconstruction.pixels)
 
 
 def nearest_frames(dataset: Dataset, run: CapturedRun, clients: list[str], shown: list[np.ndarray],
