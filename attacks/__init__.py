@@ -12,11 +12,11 @@ from typing import Any
 from privbench.registry import Registry
 
 ATTACKS: Registry[Any] = Registry("attack")
-ATTACKS.declare("reid", "privbench.attacks.reid_run:REID",
+ATTACKS.declare("reid", "privbench.attacks.reid.run:REID",
                 "who is this: link released AU segments to labelled references (top-1/5, verification AUC, EER)")
-ATTACKS.declare("demographics", "privbench.attacks.demographics_run:DEMOGRAPHICS",
+ATTACKS.declare("demographics", "privbench.attacks.demographics.run:DEMOGRAPHICS",
                 "gender, age band, language of unseen people from their AUs (balanced accuracy, AUC, p-value)")
-ATTACKS.declare("gradinv", "privbench.attacks.gradinv_run:GRADINV",
+ATTACKS.declare("gradinv", "privbench.attacks.gradinv.run:GRADINV",
                 "gradient inversion: client face frames from one federated update (PSNR, SSIM, face re-identification)")
 
 __all__ = ["ATTACKS"]

@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from privbench.attacks.client_round import observe
-from privbench.attacks.gradinv_victims import choose_victims, gallery, to_uint8
-from privbench.attacks.image_quality import image_quality, mean_face_quality
-from privbench.attacks.inversion import INVERSIONS
-from privbench.attacks.inversion_threat import LocalSteps, PixelSpace
-from privbench.attacks.victim_models import VICTIM_MODELS, VictimSpec
+from privbench.attacks.faces.quality import image_quality, mean_face_quality
+from privbench.attacks.gradinv.client_round import observe
+from privbench.attacks.gradinv.inversions import INVERSIONS
+from privbench.attacks.gradinv.threat import LocalSteps, PixelSpace
+from privbench.attacks.gradinv.victim_models import VICTIM_MODELS, VictimSpec
+from privbench.attacks.gradinv.victims import choose_victims, gallery, to_uint8
 from privbench.data.frame_transform import IMAGENET_MEAN, IMAGENET_STD
 from privbench.data.layout import Dataset
 

@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 
-from privbench.attacks.features import feature_names, window_features, windows_of
-from privbench.attacks.models import MODELS, Released
-from privbench.attacks.release import RELEASES, load_release, read_predictions
+from privbench.attacks.shared.features import feature_names, window_features, windows_of
+from privbench.attacks.shared.models import MODELS, Released
+from privbench.attacks.shared.release import RELEASES, load_release, read_predictions
 from privbench.data.layout import AU_INTENSITY, Dataset
 from privbench.errors import InputError
 

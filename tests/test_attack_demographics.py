@@ -10,7 +10,7 @@ import pytest
 from conftest import tiny_config
 from typer.testing import CliRunner
 
-from privbench.attacks.demographics import attribute_values
+from privbench.attacks.demographics.attack import attribute_values
 from privbench.cli import app
 from privbench.data.generate import write_synthetic
 from privbench.progress import Progress

@@ -14,13 +14,13 @@ import torch
 from conftest import tiny_config
 from typer.testing import CliRunner
 
-from privbench.attacks.client_round import observe
-from privbench.attacks.gradinv_scoring import smoothed
-from privbench.attacks.gradinv_victims import ClientData
-from privbench.attacks.inversion import INVERSIONS
-from privbench.attacks.inversion_threat import LocalSteps, PixelSpace, VictimTruth
-from privbench.attacks.victim_models import VICTIM_MODELS, VictimSpec
-from privbench.attacks.victim_training import train_victim
+from privbench.attacks.gradinv.client_round import observe
+from privbench.attacks.gradinv.inversions import INVERSIONS
+from privbench.attacks.gradinv.scoring import smoothed
+from privbench.attacks.gradinv.threat import LocalSteps, PixelSpace, VictimTruth
+from privbench.attacks.gradinv.victim_models import VICTIM_MODELS, VictimSpec
+from privbench.attacks.gradinv.victim_training import train_victim
+from privbench.attacks.gradinv.victims import ClientData
 from privbench.cli import app
 from privbench.data.generate import write_synthetic
 from privbench.data.layout import Dataset

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from privbench.attacks.captured_updates import load_run, one_cycle_schedule
+from privbench.attacks.gradinv.captured_updates import load_run, one_cycle_schedule
 from privbench.cli import app
 
 runner = CliRunner()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from privbench.attacks.metrics import (
+from privbench.attacks.shared.metrics import (
     balanced_accuracy,
     bayesian_bootstrap_weights,
     bootstrap_ci,

@@ -12,9 +12,9 @@ import pytest
 from conftest import tiny_config
 from typer.testing import CliRunner
 
-from privbench.attacks.linkage import Cut, LinkageView, cut
-from privbench.attacks.reid import rank
-from privbench.attacks.release import Release
+from privbench.attacks.reid.attack import rank
+from privbench.attacks.reid.linkage import Cut, LinkageView, cut
+from privbench.attacks.shared.release import Release
 from privbench.cli import app
 from privbench.data.generate import write_synthetic
 from privbench.progress import Progress

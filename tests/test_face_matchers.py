@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from privbench.attacks import face_matcher_dlib, face_matcher_facenet
-from privbench.attacks.face_matchers import (
+from privbench.attacks.faces import dlib_matcher, facenet_matcher
+from privbench.attacks.faces.matchers import (
     MATCHERS,
     MatcherOptions,
     build_matcher,
@@ -65,7 +65,7 @@ def test_a_gallery_of_one_identity_or_of_floats_is_refused():
 
 
 def test_a_matcher_that_is_not_installed_is_an_input_error_naming_the_install(monkeypatch):
-    monkeypatch.setattr(face_matcher_dlib, "model_folder", lambda: None)
+    monkeypatch.setattr(dlib_matcher, "model_folder", lambda: None)
     with pytest.raises(InputError, match=r"'dlib' is not installed: pip install 'privbench\[faces\]'"):
         build_matcher("dlib")
     assert default_matcher() != "dlib"
@@ -74,7 +74,7 @@ def test_a_matcher_that_is_not_installed_is_an_input_error_naming_the_install(mo
 def test_facenet_without_weights_says_where_it_looked(monkeypatch, tmp_path):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     problem = matcher_unavailable("facenet")
-    assert problem and str(tmp_path / "checkpoints" / face_matcher_facenet.CHECKPOINT) in problem
+    assert problem and str(tmp_path / "checkpoints" / facenet_matcher.CHECKPOINT) in problem
     with pytest.raises(InputError, match="never downloaded"):
         build_matcher("facenet")
     missing = tmp_path / "absent.pt"
@@ -88,7 +88,7 @@ def test_facenet_loads_a_checkpoint_in_the_downloaded_format_and_scores(tmp_path
     torch.manual_seed(0)
     state = InceptionResnetV1(pretrained=None).state_dict()  # random weights: only the plumbing is tested
     state |= {"logits.weight": torch.zeros(3, 512), "logits.bias": torch.zeros(3)}  # the download has a head
-    weights = tmp_path / face_matcher_facenet.CHECKPOINT
+    weights = tmp_path / facenet_matcher.CHECKPOINT
     torch.save(state, weights)
     (gallery, names), (probes, _) = gallery_and_probes
     matcher = build_matcher("facenet", MatcherOptions(facenet_weights=weights)).fit(gallery[:100:50], names[:100:50])
@@ -103,14 +103,14 @@ def test_facenet_refuses_a_file_that_is_not_its_weights(tmp_path):
         build_matcher("facenet", MatcherOptions(facenet_weights=bad))
 
 
-needs_dlib = pytest.mark.skipif(bool(face_matcher_dlib.unavailable(MatcherOptions())),
-                                reason=str(face_matcher_dlib.unavailable(MatcherOptions())))
+needs_dlib = pytest.mark.skipif(bool(dlib_matcher.unavailable(MatcherOptions())),
+                                reason=str(dlib_matcher.unavailable(MatcherOptions())))
 
 
 @needs_dlib
 def test_dlib_model_files_are_found_without_importing_their_package():
-    folder = face_matcher_dlib.model_folder()
-    assert (folder / face_matcher_dlib.RECOGNISER).is_file() and (folder / face_matcher_dlib.SHAPE_PREDICTOR).is_file()
+    folder = dlib_matcher.model_folder()
+    assert (folder / dlib_matcher.RECOGNISER).is_file() and (folder / dlib_matcher.SHAPE_PREDICTOR).is_file()
     assert "face_recognition_models" not in sys.modules  # its __init__ needs pkg_resources
 
 

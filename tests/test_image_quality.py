@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from privbench.attacks.image_quality import MAX_PSNR, image_quality, mean_face, mean_face_quality
+from privbench.attacks.faces.quality import MAX_PSNR, image_quality, mean_face, mean_face_quality
 
 
 def frames(n: int = 3, size: int = 32, seed: int = 0) -> np.ndarray:

@@ -11,12 +11,12 @@ import pytest
 import torch
 from torch import nn
 
-from privbench.attacks.inversion import INVERSIONS
-from privbench.attacks.inversion_analytic import leak, output_layer
-from privbench.attacks.inversion_objectives import loss_gradient, parameters_of
-from privbench.attacks.inversion_replay import matched_update, replayed_delta
-from privbench.attacks.inversion_threat import LocalSteps, ObservedUpdate, PixelSpace, VictimTruth
-from privbench.attacks.victim_models import VICTIM_MODELS, VictimSpec
+from privbench.attacks.gradinv.analytic import leak, output_layer
+from privbench.attacks.gradinv.inversions import INVERSIONS
+from privbench.attacks.gradinv.objectives import loss_gradient, parameters_of
+from privbench.attacks.gradinv.replay import matched_update, replayed_delta
+from privbench.attacks.gradinv.threat import LocalSteps, ObservedUpdate, PixelSpace, VictimTruth
+from privbench.attacks.gradinv.victim_models import VICTIM_MODELS, VictimSpec
 from privbench.errors import ConfigError, InputError
 from privbench.evaluate.metrics import ccc_loss
 from privbench.train.loop import adam, one_cycle

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from privbench.attacks.face_matchers import EmbeddingMatcher, FaceMatcher, MatcherKind, MatcherOptions, resize
+from privbench.attacks.faces.matchers import EmbeddingMatcher, FaceMatcher, MatcherKind, MatcherOptions, resize
 from privbench.errors import InputError
 
 CHECKPOINT = "20180402-114759-vggface2.pt"

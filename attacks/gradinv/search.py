@@ -15,7 +15,7 @@ from typing import Callable, Literal
 import torch
 from torch.nn import functional
 
-from privbench.attacks.inversion_threat import PixelSpace
+from privbench.attacks.gradinv.threat import PixelSpace
 
 ProgressCallback = Callable[[int], None]
 Objective = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

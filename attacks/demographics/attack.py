@@ -5,7 +5,7 @@ Participant-grouped cross-validation: in each fold the adversary holds a labelle
 training participants' windows and attributes) and the released windows of unseen people
 (``UnseenPeople``); it returns class probabilities per window. The attributes of the unseen people
 stay with the scorer. Scores per window and per participant (mean probability over their windows):
-balanced accuracy and ROC AUC against the majority baseline; demographics_run.py adds the 95%
+balanced accuracy and ROC AUC against the majority baseline; run.py adds the 95%
 intervals (participants reweighted by a Bayesian bootstrap, the attack refitted) and the
 permutation-test p-value.
 """
@@ -19,8 +19,8 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from privbench.attacks import metrics as m
-from privbench.attacks.models import MODELS, Released
+from privbench.attacks.shared import metrics as m
+from privbench.attacks.shared.models import MODELS, Released
 
 
 @dataclass(frozen=True)

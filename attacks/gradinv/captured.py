@@ -16,12 +16,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from privbench.attacks.captured_updates import CapturedRun, chosen_updates, load_run, observed_update, rebuild_model
-from privbench.attacks.gradinv_scoring import Scored, score
-from privbench.attacks.gradinv_victims import gallery, is_grey, resized, shown_frames, to_uint8, usable_rows
-from privbench.attacks.image_quality import image_quality
-from privbench.attacks.inversion import INVERSIONS
-from privbench.attacks.inversion_threat import PixelSpace, VictimTruth
+from privbench.attacks.faces.quality import image_quality
+from privbench.attacks.gradinv.captured_updates import (
+    CapturedRun,
+    chosen_updates,
+    load_run,
+    observed_update,
+    rebuild_model,
+)
+from privbench.attacks.gradinv.inversions import INVERSIONS
+from privbench.attacks.gradinv.scoring import Scored, score
+from privbench.attacks.gradinv.threat import PixelSpace, VictimTruth
+from privbench.attacks.gradinv.victims import gallery, is_grey, resized, shown_frames, to_uint8, usable_rows
 from privbench.data.frame_transform import IMAGENET_MEAN, IMAGENET_STD, frame_statistics
 from privbench.data.layout import Dataset
 from privbench.errors import InputError

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from privbench.attacks.plots import pyplot
+from privbench.attacks.shared.plots import pyplot
 
 
 def save_reconstructions(path: Path, *, reconstruction: np.ndarray, original: np.ndarray,

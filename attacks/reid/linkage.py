@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from privbench.attacks.release import Release
+from privbench.attacks.shared.release import Release
 from privbench.errors import ConfigError
 
 

@@ -2,7 +2,7 @@
 ``(observed, *, iterations, restarts, seed, progress_callback=None, **options) -> Reconstruction``.
 
 ``iterations`` counts every evaluation of the attack objective, across restarts; ``options`` override
-fields of the attack's ``Recipe`` (``privbench.attacks.inversion_recipe``), e.g. ``tv=0.1``. Unknown
+fields of the attack's ``Recipe`` (``privbench.attacks.gradinv.recipe``), e.g. ``tv=0.1``. Unknown
 targets are recovered jointly (``tanh`` of free variables, so in [-1, 1]), as is every example of a
 batch. A weight delta after several local steps is matched by replaying those steps on the candidates.
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Protocol
 
-from privbench.attacks.inversion_recipe import Recipe, run_recipe
-from privbench.attacks.inversion_search import ProgressCallback
-from privbench.attacks.inversion_threat import ObservedUpdate, Reconstruction
+from privbench.attacks.gradinv.recipe import Recipe, run_recipe
+from privbench.attacks.gradinv.search import ProgressCallback
+from privbench.attacks.gradinv.threat import ObservedUpdate, Reconstruction
 from privbench.errors import ConfigError
 from privbench.registry import Registry
 

@@ -14,8 +14,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from privbench.attacks.inversion_objectives import loss_gradient, parameters_of
-from privbench.attacks.inversion_threat import LocalSteps, ObservedUpdate
+from privbench.attacks.gradinv.objectives import loss_gradient, parameters_of
+from privbench.attacks.gradinv.threat import LocalSteps, ObservedUpdate
 from privbench.errors import InputError
 
 ADAM_BETAS = (0.9, 0.999)

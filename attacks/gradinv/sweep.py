@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from privbench.attacks.plots import pyplot
+from privbench.attacks.shared.plots import pyplot
 from privbench.errors import ConfigError
 
 SWEEPABLE = ("batch", "local_steps", "seq_len", "frame_size", "lr", "optimizer", "batchnorm", "norm",

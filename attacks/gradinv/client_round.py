@@ -15,9 +15,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from privbench.attacks.gradinv_victims import ClientData
-from privbench.attacks.inversion_objectives import client_loss, loss_gradient, parameters_of
-from privbench.attacks.inversion_threat import LocalSteps, ObservedUpdate, PixelSpace
+from privbench.attacks.gradinv.objectives import client_loss, loss_gradient, parameters_of
+from privbench.attacks.gradinv.threat import LocalSteps, ObservedUpdate, PixelSpace
+from privbench.attacks.gradinv.victims import ClientData
 from privbench.errors import DivergedError
 from privbench.train.loop import TrainingSetup, run_steps
 

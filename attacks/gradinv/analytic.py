@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from privbench.attacks.inversion_objectives import forward, parameters_of
+from privbench.attacks.gradinv.objectives import forward, parameters_of
 
 
 @dataclass(frozen=True)

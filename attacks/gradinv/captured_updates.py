@@ -24,7 +24,7 @@ from typing import Any
 import torch
 import yaml
 
-from privbench.attacks.inversion_threat import LocalSteps, ObservedUpdate, PixelSpace
+from privbench.attacks.gradinv.threat import LocalSteps, ObservedUpdate, PixelSpace
 from privbench.errors import InputError
 from privbench.models.backbone import build_backbone
 from privbench.models.frame_model import FrameReadout, FrameSequenceModel

@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import ThreadpoolController
 
-from privbench.attacks.features import window_features
+from privbench.attacks.shared.features import window_features
 from privbench.registry import Registry
 
 
@@ -94,6 +94,6 @@ def gbm(released: Released, seed: int) -> AttackModel:
 
 @MODELS.register("rnn", "a small GRU classifier on the windows themselves (torch)")
 def rnn(released: Released, seed: int) -> AttackModel:
-    from privbench.attacks.sequence_model import SequenceClassifier  # torch: only when chosen
+    from privbench.attacks.shared.sequence_model import SequenceClassifier  # torch: only when chosen
 
     return SequenceClassifier(seed=seed)

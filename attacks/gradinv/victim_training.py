@@ -11,10 +11,10 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from privbench.attacks.client_round import KeptMode
-from privbench.attacks.gradinv_victims import choose_victims, usable_rows
-from privbench.attacks.inversion_objectives import client_loss
-from privbench.attacks.inversion_threat import PixelSpace
+from privbench.attacks.gradinv.client_round import KeptMode
+from privbench.attacks.gradinv.objectives import client_loss
+from privbench.attacks.gradinv.threat import PixelSpace
+from privbench.attacks.gradinv.victims import choose_victims, usable_rows
 from privbench.data.layout import Dataset
 from privbench.errors import InputError
 from privbench.train.loop import TrainingSetup, adam, run_steps

@@ -9,12 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from privbench.attacks import plots
-from privbench.attacks.linkage import Cut, cut
-from privbench.attacks.metrics import top_k_accuracy
-from privbench.attacks.models import MODELS
-from privbench.attacks.release import Release, load_release
-from privbench.attacks.reid import (
+from privbench.attacks.reid.attack import (
     Windowing,
     closed_set_scores,
     open_set_scores,
@@ -23,7 +18,12 @@ from privbench.attacks.reid import (
     unseen_pairs,
     verify,
 )
+from privbench.attacks.reid.linkage import Cut, cut
 from privbench.attacks.runner import AttackEntry, AttackOutcome
+from privbench.attacks.shared import plots
+from privbench.attacks.shared.metrics import top_k_accuracy
+from privbench.attacks.shared.models import MODELS
+from privbench.attacks.shared.release import Release, load_release
 from privbench.config import require
 from privbench.data.layout import Dataset
 from privbench.errors import ConfigError

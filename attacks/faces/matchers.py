@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
 
-from privbench.attacks.metrics import top_k_accuracy
+from privbench.attacks.shared.metrics import top_k_accuracy
 from privbench.errors import InputError
 from privbench.registry import Registry
 
@@ -56,11 +56,11 @@ class MatcherKind:
 
 
 MATCHERS: Registry[MatcherKind] = Registry("face matcher")
-MATCHERS.declare("dlib", "privbench.attacks.face_matcher_dlib:DLIB",
+MATCHERS.declare("dlib", "privbench.attacks.faces.dlib_matcher:DLIB",
                  "dlib's pretrained ResNet face recogniser, 128-d descriptors (pip install 'privbench[faces]')")
-MATCHERS.declare("facenet", "privbench.attacks.face_matcher_facenet:FACENET",
+MATCHERS.declare("facenet", "privbench.attacks.faces.facenet_matcher:FACENET",
                  "facenet-pytorch InceptionResnetV1 with VGGFace2 weights you provide (never downloaded)")
-MATCHERS.declare("gallery", "privbench.attacks.face_matcher_gallery:GALLERY",
+MATCHERS.declare("gallery", "privbench.attacks.faces.gallery_matcher:GALLERY",
                  "eigenfaces and logistic regression trained on the gallery itself (always available)")
 
 

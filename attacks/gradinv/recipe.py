@@ -9,15 +9,15 @@ from typing import Iterator, Literal
 
 import torch
 
-from privbench.attacks.inversion_analytic import Leak, leak, output_layer
-from privbench.attacks.inversion_objectives import (
+from privbench.attacks.gradinv.analytic import Leak, leak, output_layer
+from privbench.attacks.gradinv.objectives import (
     cosine_distance,
     layerwise_cosine_distance,
     squared_distance,
     total_variation,
 )
-from privbench.attacks.inversion_replay import MatchedUpdate, matched_update
-from privbench.attacks.inversion_search import (
+from privbench.attacks.gradinv.replay import MatchedUpdate, matched_update
+from privbench.attacks.gradinv.search import (
     Budget,
     Canvas,
     Init,
@@ -29,7 +29,7 @@ from privbench.attacks.inversion_search import (
     initial_canvas,
     lbfgs_descent,
 )
-from privbench.attacks.inversion_threat import ObservedUpdate, Reconstruction
+from privbench.attacks.gradinv.threat import ObservedUpdate, Reconstruction
 from privbench.errors import DivergedError
 
 DISTANCES = {"cosine": cosine_distance, "layerwise": layerwise_cosine_distance, "l2": squared_distance}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from privbench.attacks.face_matchers import EmbeddingMatcher, FaceMatcher, MatcherKind, MatcherOptions
+from privbench.attacks.faces.matchers import EmbeddingMatcher, FaceMatcher, MatcherKind, MatcherOptions
 
 RECOGNISER = "dlib_face_recognition_resnet_model_v1.dat"
 SHAPE_PREDICTOR = "shape_predictor_5_face_landmarks.dat"

@@ -12,7 +12,7 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from privbench.attacks.face_matchers import (
+from privbench.attacks.faces.matchers import (
     FaceMatcher,
     MatcherKind,
     MatcherOptions,

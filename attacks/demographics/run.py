@@ -10,13 +10,13 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from privbench.attacks import metrics as m
-from privbench.attacks import plots
-from privbench.attacks.demographics import attribute_values, out_of_fold, scores
-from privbench.attacks.features import windows_of
-from privbench.attacks.models import MODELS, Released
-from privbench.attacks.release import load_release
+from privbench.attacks.demographics.attack import attribute_values, out_of_fold, scores
 from privbench.attacks.runner import AttackEntry, AttackOutcome
+from privbench.attacks.shared import metrics as m
+from privbench.attacks.shared import plots
+from privbench.attacks.shared.features import windows_of
+from privbench.attacks.shared.models import MODELS, Released
+from privbench.attacks.shared.release import load_release
 from privbench.config import require
 from privbench.data.layout import Dataset
 from privbench.errors import DatasetError

@@ -21,16 +21,16 @@ import pandas as pd
 from scipy.ndimage import gaussian_filter
 from scipy.optimize import linear_sum_assignment
 
-from privbench.attacks.face_matchers import (
+from privbench.attacks.faces.matchers import (
     FaceMatcher,
     MatcherOptions,
     build_matcher,
     default_matcher,
     matcher_unavailable,
 )
-from privbench.attacks.image_quality import image_quality, mean_face_quality
-from privbench.attacks.inversion_threat import VictimTruth
-from privbench.attacks.metrics import bootstrap_intervals
+from privbench.attacks.faces.quality import image_quality, mean_face_quality
+from privbench.attacks.gradinv.threat import VictimTruth
+from privbench.attacks.shared.metrics import bootstrap_intervals
 from privbench.errors import InputError
 
 

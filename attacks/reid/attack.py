@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from privbench.attacks import metrics as m
-from privbench.attacks.features import windows_of
-from privbench.attacks.linkage import LinkageTruth, LinkageView
-from privbench.attacks.models import MODELS, AttackModel, Released
+from privbench.attacks.reid.linkage import LinkageTruth, LinkageView
+from privbench.attacks.shared import metrics as m
+from privbench.attacks.shared.features import windows_of
+from privbench.attacks.shared.models import MODELS, AttackModel, Released
 
 
 @dataclass(frozen=True, kw_only=True)

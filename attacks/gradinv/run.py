@@ -10,17 +10,17 @@ from typing import Literal
 import numpy as np
 import torch
 
-from privbench.attacks.client_round import observe
-from privbench.attacks.gradinv_captured import attack_captured
-from privbench.attacks.gradinv_outputs import plot_reconstructions, save_reconstructions
-from privbench.attacks.gradinv_scoring import Reidentification, Scored, require_matcher, score
-from privbench.attacks.gradinv_sweep import plot_sweep, run_sweep, sweep_points
-from privbench.attacks.gradinv_victims import ClientData, choose_victims, gallery, is_grey, shown_frames
-from privbench.attacks.inversion import INVERSIONS
-from privbench.attacks.inversion_threat import LocalSteps, PixelSpace, Reconstruction, VictimTruth
+from privbench.attacks.gradinv.captured import attack_captured
+from privbench.attacks.gradinv.client_round import observe
+from privbench.attacks.gradinv.inversions import INVERSIONS
+from privbench.attacks.gradinv.outputs import plot_reconstructions, save_reconstructions
+from privbench.attacks.gradinv.scoring import Reidentification, Scored, require_matcher, score
+from privbench.attacks.gradinv.sweep import plot_sweep, run_sweep, sweep_points
+from privbench.attacks.gradinv.threat import LocalSteps, PixelSpace, Reconstruction, VictimTruth
+from privbench.attacks.gradinv.victim_models import VICTIM_MODELS, VictimSpec
+from privbench.attacks.gradinv.victim_training import train_victim
+from privbench.attacks.gradinv.victims import ClientData, choose_victims, gallery, is_grey, shown_frames
 from privbench.attacks.runner import AttackEntry, AttackOutcome
-from privbench.attacks.victim_models import VICTIM_MODELS, VictimSpec
-from privbench.attacks.victim_training import train_victim
 from privbench.config import require
 from privbench.data.frame_transform import IMAGENET_MEAN, IMAGENET_STD
 from privbench.data.layout import Dataset

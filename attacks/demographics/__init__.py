@@ -1,0 +1,1 @@
+"""``demographics``: gender, age band, language, ... of unseen people from their released AUs."""
