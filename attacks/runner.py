@@ -1,5 +1,6 @@
 """One attack run end to end: resolve its settings, claim the output folder, open and check the
-dataset, run the attack, write a result folder like a training run's (``"kind": "attack"``)."""
+dataset, run the attack, write its result folder (``"kind": "attack"``) with the one writer of result
+folders, ``privbench.results.write_result``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
-import yaml
 
 from privbench.config import build, override, profile_values, to_dict
 from privbench.data.generate import synthetic_dataset
@@ -19,9 +19,9 @@ from privbench.data.validate import validate
 from privbench.errors import DatasetError
 from privbench.evaluate.efficiency import PeakMemory
 from privbench.experiment import resolve_data
-from privbench.io import atomic_dir, write_json
+from privbench.io import atomic_dir
 from privbench.progress import Progress
-from privbench.results import git_commit, new_run_id, now, versions
+from privbench.results import check_labels, git_commit, new_run_id, now, versions, write_result
 
 
 @dataclass(frozen=True)
@@ -81,28 +81,24 @@ def open_dataset(spec: AttackSpec, reads: str, progress: Progress) -> Dataset:
     return dataset
 
 
-def run_attack(spec: AttackSpec, entry: AttackEntry, out: Path | None,
-               progress: Progress) -> tuple[Path, AttackOutcome]:
-    """Claim ``out`` (default results/<run_id>), run, and write the folder atomically."""
+def run_attack(spec: AttackSpec, entry: AttackEntry, out: Path | None, progress: Progress, *,
+               labels: dict[str, str] | None = None) -> tuple[Path, AttackOutcome]:
+    """Claim ``out`` (default results/<run_id>), run, and write the folder atomically (``write_result``);
+    ``labels`` (e.g. the benchmark runner's job key and axis values) go into run.json when given."""
+    check_labels(labels)
     out = Path(out) if out is not None else Path("results") / new_run_id("attack", spec.attack)
     with atomic_dir(out, hint="choose another --out") as folder:
         started = now()
         with PeakMemory() as memory:
             dataset = open_dataset(spec, entry.reads, progress)
             outcome = entry.run(dataset, spec.settings, seed=spec.seed,
-                          from_run=Path(spec.from_run) if spec.from_run else None, progress=progress)
+                                from_run=Path(spec.from_run) if spec.from_run else None, progress=progress)
         record = {"run_id": out.name, "kind": "attack", "attack": spec.attack, "dataset": dataset.manifest.name,
                   "dataset_path": str(dataset.root.resolve()), "seed": spec.seed, "profile": spec.profile,
                   "from_run": spec.from_run, "started": started, "finished": now(), "status": "complete",
                   "peak_rss_mb": memory.mb, "versions": versions(), "git_commit": git_commit()}
         config = {**{k: v for k, v in dataclasses.asdict(spec).items() if k not in ("synthetic", "settings")},
                   "synthetic": to_dict(spec.synthetic), "attack_settings": to_dict(spec.settings)}
-        (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        write_json(folder / "metrics.json", outcome.metrics)
-        outcome.rows.to_csv(folder / "folds.csv", index=False)
-        for name, table in outcome.tables.items():
-            table.to_csv(folder / name, index=False)
-        for name, draw in outcome.figures.items():
-            draw(folder / name)
-        write_json(folder / "run.json", record)
+        write_result(folder, config, record, outcome.metrics, outcome.rows, tables=outcome.tables,
+                     figures=outcome.figures, labels=labels)
     return out, outcome

@@ -4,7 +4,6 @@ holds what it promises, the attacker never gets the truth, bad input is one line
 from __future__ import annotations
 
 import inspect
-import json
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ from privbench.data.generate import write_synthetic
 from privbench.data.layout import Dataset
 from privbench.errors import InputError
 from privbench.progress import Progress
+from privbench.results import load_result
 
 runner = CliRunner()
 QUICK = ["attack", "gradinv", "--profile", "quick", "--no-progress", "--set", "victims=3", "--set", "matcher=gallery"]
@@ -34,7 +34,7 @@ QUICK = ["attack", "gradinv", "--profile", "quick", "--no-progress", "--set", "v
 def attack(data: Path, out: Path, *extra: str) -> dict:
     result = runner.invoke(app, [*QUICK, "--data", str(data), "--out", str(out), *extra])
     assert result.exit_code == 0, result.output
-    return json.loads((out / "metrics.json").read_text())
+    return load_result(out).metrics  # every folder an attack writes loads, checked
 
 
 def test_fedsgd_on_one_frame_leaks_the_face(tiny_dataset, tmp_path):

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from privbench.attacks.gradinv.captured_updates import load_run, one_cycle_schedule
 from privbench.cli import app
+from privbench.results import load_result
 
 runner = CliRunner()
 
@@ -28,7 +29,7 @@ def attack(data: Path, run: Path, out: Path, *extra: str):
 def test_captured_updates_are_attacked_as_they_are(tiny_dataset, captured_fedavg_run, tmp_path, round_, unit):
     result = attack(tiny_dataset, captured_fedavg_run, tmp_path / "a", "--set", f"updates_round={round_}")
     assert result.exit_code == 0, result.output
-    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    metrics = load_result(tmp_path / "a").metrics
     threat = metrics["threat_model"]
     assert unit in threat["update"] and threat["source"] == str(captured_fedavg_run) and threat["loss"] == "ccc"
     assert threat["known_targets"] is False and "target_error" not in metrics["metrics"]

@@ -18,6 +18,7 @@ from privbench.attacks.shared.release import Release
 from privbench.cli import app
 from privbench.data.generate import write_synthetic
 from privbench.progress import Progress
+from privbench.results import load_result
 
 runner = CliRunner()
 QUICK = ["attack", "reid", "--profile", "quick", "--no-progress"]
@@ -41,7 +42,7 @@ def attack(data: Path, out: Path, *extra: str) -> dict:
     result = runner.invoke(app, [*QUICK, "--data", str(data), "--out", str(out), *extra])
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1] == str(out)
-    return json.loads((out / "metrics.json").read_text())
+    return load_result(out).metrics  # every folder an attack writes loads, checked
 
 
 def synthetic(path: Path, *settings: str) -> Path:

@@ -60,6 +60,7 @@ def broken(result, tmp_path, name, text):
 @pytest.mark.parametrize("name, text, needle", [
     ("metrics.json", '{"ccc": {"valence": {"mean": NaN}}}', "non-finite value NaN"),
     ("metrics.json", '{"ccc": ', "malformed JSON"),
+    ("metrics.json", '{"pcc": {}}', "no ccc (not a train result)"),
     ("run.json", '{"run_id": "x", "kind": "train", "status": "failed"}', "status 'failed'"),
     ("run.json", '{"run_id": "x", "status": "complete"}', "missing key(s) kind"),
     ("folds.csv", "fold,ccc_valence\n0,inf\n1,0.2\n", "folds.csv: non-finite values"),

@@ -76,7 +76,7 @@ def run_demographics(dataset: Dataset, config: DemographicsConfig, *, seed: int,
             for part in metrics:
                 metrics[part].update(result[part])
             rows.append({"attribute": name, "classes": len(set(values.values())), "people": len(values),
-                         **result["metrics"]})
+                         **{metric.removeprefix(f"{name}_"): v for metric, v in result["metrics"].items()}})
     progress.remove(task)
     threat = {"release": config.release, "model": config.model, "participants": len(inputs), "folds": config.folds,
               "window_seconds": config.window_seconds, "not_scored": skipped}

@@ -58,8 +58,7 @@ def attributes(table: pd.DataFrame, path: Path) -> None:
     plt = pyplot()
     names = list(table["attribute"])
     figure, ax = plt.subplots(figsize=(1.6 + 1.2 * len(names), 3.4))
-    scores = [table.loc[i, f"{n}_balanced_accuracy"] for i, n in enumerate(names)]
-    ax.bar(names, scores, color="tab:blue", label="attack (unseen people)")
+    ax.bar(names, table["balanced_accuracy"], color="tab:blue", label="attack (unseen people)")
     ax.scatter(names, 1 / table["classes"], color="grey", marker="_", s=600, label="majority baseline")
     ax.set_ylim(0, 1)
     ax.set_ylabel("balanced accuracy (per participant)")

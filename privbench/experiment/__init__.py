@@ -21,7 +21,7 @@ from privbench.io import atomic_dir
 from privbench.methods import METHODS
 from privbench.models.heads import RNNS
 from privbench.progress import Progress
-from privbench.results import git_commit, new_run_id, now, versions, write_result
+from privbench.results import check_labels, git_commit, new_run_id, now, versions, write_result
 from privbench.experiment.crossval import CrossValidation, cross_validate
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -96,12 +96,15 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def run(spec: RunSpec, out: Path | None = None, progress: Progress | None = None) -> RunOutcome:
+def run(spec: RunSpec, out: Path | None = None, progress: Progress | None = None, *,
+        labels: dict[str, str] | None = None) -> RunOutcome:
     """Train and evaluate ``spec`` with k-fold cross-validation; write and return the result folder.
 
     The output folder is claimed before any work starts (an unwritable or busy location fails at
-    once) and appears only when the run is complete.
+    once) and appears only when the run is complete. ``labels`` (e.g. the benchmark runner's job key
+    and axis values) go into run.json when given.
     """
+    check_labels(labels)
     progress = progress or Progress(enabled=False)
     run_id = new_run_id(spec.method, spec.rnn)
     out = Path(out) if out is not None else Path("results") / run_id
@@ -123,5 +126,5 @@ def run(spec: RunSpec, out: Path | None = None, progress: Progress | None = None
         config = {**{k: v for k, v in dataclasses.asdict(spec).items() if k not in ("synthetic", "train")},
                   "synthetic": to_dict(spec.synthetic), "train": to_dict(spec.train)}
         write_result(folder, config, run_record, metrics, [f.row() for f in result.folds], updates=result.updates,
-                     predictions=result.predictions)
+                     predictions=result.predictions, labels=labels)
     return RunOutcome(out, spec, metrics, result)

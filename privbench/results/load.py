@@ -1,4 +1,4 @@
-"""Reading a result folder back, checked: what the benchmark runner and the report build on."""
+"""Reading a result folder back, train or attack, checked: what the benchmark runner and the report build on."""
 
 from __future__ import annotations
 
@@ -12,21 +12,15 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from privbench.errors import InputError
 from privbench.io import non_finite_paths
-
-KINDS = ("train", "attack")
-REQUIRED_RUN_KEYS = ("run_id", "kind", "status")
-
-
-class ResultError(InputError):
-    """A result folder that is missing, incomplete, malformed or holds non-finite numbers."""
+from privbench.results.checks import ResultError, check_metrics, check_run
 
 
 @dataclass(frozen=True)
 class ResultFolder:
-    """One complete result folder: ``run`` (run.json), ``config`` (config.yaml), ``metrics``
-    (metrics.json) and ``folds`` (folds.csv), each checked when loaded."""
+    """One complete result folder, train or attack: ``run`` (run.json), ``config`` (config.yaml), ``metrics``
+    (metrics.json) and ``folds`` (folds.csv), each checked when loaded; typed accessors for what the report
+    reads. An accessor of the other kind (``attack`` of a train result) raises ``ResultError``."""
 
     path: Path
     run: dict[str, Any]
@@ -41,14 +35,73 @@ class ResultFolder:
     @property
     def name(self) -> str:
         """The method (train runs) or attack (attack runs) that made it."""
-        return self.run.get("method") or self.run.get("attack") or "?"
+        return self.run["method"] if self.kind == "train" else self.run["attack"]
+
+    @property
+    def seed(self) -> int:
+        return self.run["seed"]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """What the benchmark runner recorded (its job key, the axis values); {} for a run of its own."""
+        return dict(self.run.get("labels", {}))
+
+    @property
+    def method(self) -> str:
+        self._require("method", "train")
+        return self.run["method"]
+
+    @property
+    def rnn(self) -> str:
+        self._require("rnn", "train")
+        return self.run["rnn"]
+
+    @property
+    def attack(self) -> str:
+        self._require("attack", "attack")
+        return self.run["attack"]
+
+    @property
+    def from_run(self) -> str | None:
+        """The run folder the attack read (its predictions, its captured updates), or None."""
+        self._require("from_run", "attack")
+        return self.run.get("from_run")
+
+    @property
+    def headline(self) -> dict[str, float]:
+        """The attack's metrics (metrics.json ``metrics``): ``top1``, ``psnr``, ..."""
+        self._require("headline", "attack")
+        return dict(self.metrics["metrics"])
+
+    @property
+    def baseline(self) -> dict[str, float]:
+        """What chance (or the mean face) scores on the same metrics."""
+        self._require("baseline", "attack")
+        return dict(self.metrics["baseline"])
+
+    @property
+    def ci95(self) -> dict[str, tuple[float, float]]:
+        """The 95% interval (low, high) of each metric that has one."""
+        self._require("ci95", "attack")
+        return {name: (low, high) for name, (low, high) in self.metrics["ci95"].items()}
+
+    @property
+    def threat_model(self) -> dict[str, Any]:
+        """What the attack saw and how it was set up (metrics.json ``threat_model``, ``not_scored`` included)."""
+        self._require("threat_model", "attack")
+        return dict(self.metrics["threat_model"])
+
+    def _require(self, accessor: str, kind: str) -> None:
+        if self.kind != kind:
+            raise ResultError(f"{self.path / 'run.json'}: {accessor} is for {kind} results, this is of kind "
+                              f"{self.kind}")
 
     @cached_property
     def scores(self) -> dict[str, float]:
         """Headline numbers, flat: ``ccc.valence`` (mean over folds), ``efficiency.train_seconds``,
         ``privacy.epsilon`` for train runs; ``top1``, ``baseline.top1`` for attacks."""
         if self.kind == "attack":
-            return {**_flat(self.metrics.get("metrics", {})), **_flat(self.metrics.get("baseline", {}), "baseline.")}
+            return {**_flat(self.metrics["metrics"]), **_flat(self.metrics["baseline"], "baseline.")}
         flat = {f"{metric}.{dim}": stats["mean"] for metric in ("ccc", "pcc", "rmse")
                 for dim, stats in self.metrics.get(metric, {}).items()}
         for group in ("efficiency", "privacy"):
@@ -57,22 +110,16 @@ class ResultFolder:
 
 
 def load_result(path: Path | str) -> ResultFolder:
-    """Read and check a result folder; any problem raises ``ResultError`` naming the file."""
+    """Read and check a train or attack result folder; anything else, or any problem, raises ``ResultError``
+    naming the file (results/checks.py says what each kind must hold)."""
     path = Path(path)
     if not path.is_dir():
         raise ResultError(f"{path}: no such result folder")
     run = _json(path / "run.json")
-    missing = [k for k in REQUIRED_RUN_KEYS if k not in run]
-    if missing:
-        raise ResultError(f"{path / 'run.json'}: missing key(s) {', '.join(missing)}")
-    if run["kind"] not in KINDS:
-        raise ResultError(f"{path / 'run.json'}: kind {run['kind']!r} is not one of {', '.join(KINDS)}")
-    if run["status"] != "complete":
-        raise ResultError(f"{path / 'run.json'}: status {run['status']!r}, not complete")
+    check_run(path / "run.json", run)
     metrics = _json(path / "metrics.json")
     folds = _folds(path / "folds.csv")
-    if run["kind"] == "train":
-        _check_train_metrics(path / "metrics.json", metrics, len(folds))
+    check_metrics(path / "metrics.json", metrics, run, rows=len(folds))
     return ResultFolder(path, run, _yaml(path / "config.yaml"), metrics, folds)
 
 
@@ -120,16 +167,6 @@ def _folds(path: Path) -> pd.DataFrame:
     if not numbers.apply(lambda column: column.map(math.isfinite)).all().all():
         raise ResultError(f"{path}: non-finite values")
     return table
-
-
-def _check_train_metrics(path: Path, metrics: dict[str, Any], rows: int) -> None:
-    for metric in ("ccc", "pcc", "rmse"):
-        for dim, stats in metrics.get(metric, {}).items():
-            if len(stats.get("folds", [])) != rows:
-                raise ResultError(f"{path}: {metric}.{dim} has {len(stats.get('folds', []))} folds but folds.csv "
-                                  f"has {rows} rows")
-    if "ccc" not in metrics:
-        raise ResultError(f"{path}: no ccc (not a train result)")
 
 
 def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, float]:

@@ -1,20 +1,21 @@
-"""Writing a result folder's files (config.yaml, run.json, metrics.json, folds.csv) and provenance."""
+"""Writing a result folder, train or attack: its files (config.yaml, metrics.json, folds.csv, extras, run.json
+last) and provenance."""
 
 from __future__ import annotations
 
-import dataclasses
 import platform
 import secrets
 import subprocess
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 import yaml
 
 from privbench.io import write_json
+from privbench.results.checks import RESERVED, check_metrics, check_run
 
 PACKAGES = ("privbench", "torch", "torchvision", "numpy", "pandas", "scikit-learn", "flwr", "opacus")
 
@@ -50,10 +51,20 @@ def git_commit() -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-def write_result(folder: Path, config: dict, run: dict, metrics: dict, rows: list[dict[str, Any]], *,
-                 updates: list | None = None, predictions: pd.DataFrame | None = None) -> None:
-    """Write a result's files into ``folder`` (the claimed work folder of ``privbench.io.atomic_dir``),
-    with ``updates.pt`` when client updates were captured and ``predictions.csv`` when given; run.json last."""
+def write_result(folder: Path, config: dict, run: dict, metrics: dict, rows: pd.DataFrame | list[dict[str, Any]], *,
+                 updates: list | None = None, predictions: pd.DataFrame | None = None,
+                 tables: dict[str, pd.DataFrame] | None = None,
+                 figures: dict[str, Callable[[Path], None]] | None = None, labels: dict[str, str] | None = None) -> None:
+    """Write a train or attack result into ``folder`` (the claimed work folder of ``privbench.io.atomic_dir``):
+    config.yaml, metrics.json (checked as ``load_result`` checks it), folds.csv (``rows``), ``updates.pt`` when
+    client updates were captured, ``predictions.csv``, each extra table (``name.csv`` -> table) and figure
+    (``name.png`` -> a function writing it) when given; run.json last, with ``labels`` when given."""
+    clash = sorted(name for name in [*(tables or {}), *(figures or {})] if name in RESERVED or Path(name).name != name)
+    if clash:
+        raise ValueError(f"extra result files must be plain names other than {', '.join(RESERVED)}: {clash}")
+    run = run if labels is None else {**run, "labels": dict(labels)}
+    check_run(folder / "run.json", run)
+    check_metrics(folder / "metrics.json", metrics, run, rows=len(rows))
     if updates:
         from privbench.types import save_updates  # torch: only runs that captured client updates need it
 
@@ -63,4 +74,9 @@ def write_result(folder: Path, config: dict, run: dict, metrics: dict, rows: lis
     pd.DataFrame(rows).to_csv(folder / "folds.csv", index=False)
     if predictions is not None:
         predictions.to_csv(folder / "predictions.csv", index=False, float_format="%.6g")
+    for name, table in (tables or {}).items():
+        table.to_csv(folder / name, index=False)
+    for name, draw in (figures or {}).items():
+        draw(folder / name)
     write_json(folder / "run.json", run)
+
