@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent / "privbench"
 ATTACKS = ROOT.parent / "attacks"  # installed as privbench.attacks
 # Higher layers may import lower ones (and their own package); never the other way round.
 LAYERS = {
-    "__main__": 8, "cli": 7,
+    "__main__": 9, "cli": 8,
+    "bench": 7, "report": 7,
     "attacks": 6,
     "experiment": 5,
     "methods": 4,
@@ -82,6 +83,12 @@ def test_every_package_has_a_layer():
 def test_dependencies_point_down_the_layers():
     upward = {edge: where for edge, where in package_edges().items() if LAYERS[edge[0]] < LAYERS[edge[1]]}
     assert not upward, "\n".join(line for where in upward.values() for line in where)
+
+
+def test_the_report_reads_result_folders_only():
+    """The judge imports neither the system under test nor the adversary: only the core (results, io, ...)."""
+    reached = {destination for (source, destination) in package_edges() if source == "report"}
+    assert reached <= {"core"}, f"report imports {sorted(reached - {'core'})}: {package_edges()}"
 
 
 def test_no_cycle_between_packages():
