@@ -21,7 +21,7 @@ from privbench.attacks.gradinv.client_round import observe
 from privbench.attacks.gradinv.inversions import INVERSIONS
 from privbench.attacks.gradinv.threat import LocalSteps, PixelSpace
 from privbench.attacks.gradinv.victim_models import VICTIM_MODELS, VictimSpec
-from privbench.attacks.gradinv.victims import choose_victims, gallery, to_uint8
+from privbench.attacks.gradinv.victims import choose_victims, gallery, gallery_guard, to_uint8
 from privbench.data.frame_transform import IMAGENET_MEAN, IMAGENET_STD
 from privbench.data.layout import Dataset
 
@@ -59,7 +59,7 @@ def main() -> None:
     pixels = PixelSpace(tuple(IMAGENET_MEAN / 255), tuple(IMAGENET_STD / 255), grey=grey)
     training = LocalSteps(steps=1, batch_size=1, lr=0.01, optimizer="sgd")
     views = [observe(model, c, training=training, pixels=pixels, known_targets=True) for c in clients]
-    references, _ = gallery(dataset, clients, per_participant=20, guard=round(2 * dataset.manifest.fps),
+    references, _ = gallery(dataset, clients, per_participant=20, guard=gallery_guard(dataset, 2.0),
                             frame_size=args.frame_size)
     mean_face = mean_face_quality(originals, references)
     print(f"{args.model} {args.frame_size} px, init {args.init}, {args.iterations} evaluations, {args.victims} "

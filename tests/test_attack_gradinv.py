@@ -79,7 +79,7 @@ def test_an_au_only_dataset_is_one_line(tmp_path):
     (["--set", "attack=magic"], "unknown attack 'magic'"),
     (["--set", "matcher=facenet", "--set", "facenet_weights=/nonexistent/vggface2.pt"], "/nonexistent/vggface2.pt"),
     (["--set", "head=rnn"], "seq_len"),
-    (["--set", "sweep=batch=1,2", "--set", "sweep_victims=7"], "7 victims need 7 participants"),  # before any attack
+    (["--set", "sweep=batch=1,2", "--set", "sweep_victims=7"], "7 victims need 7 participants"),  # no point: at once
     (["--set", "sweep=colour=1,2"], "KEY one of"),
     (["--set", "reid_smoothing=-1"], "reid_smoothing"),
 ])
@@ -133,3 +133,67 @@ def test_a_fedsgd_round_of_the_recurrent_model_leaves_its_frame_readout_at_zero(
                        pixels=PixelSpace((0.5, 0.5, 0.5), (0.25, 0.25, 0.25)), known_targets=True)
     by_name = dict(zip([n for n, p in model.named_parameters() if p.requires_grad], observed.update))
     assert not by_name["frame_head.weight"].any() and by_name["backbone.conv1.weight"].abs().sum() > 0
+
+
+@pytest.fixture(scope="module")
+def photo_dataset(tmp_path_factory) -> Path:
+    """10 people x 10 separate photos (32 px synthetic faces a second apart, saved as PNG), imported with
+    ``data import-images``: a photo folder's frames are 1 s apart in the manifest, but no video."""
+    from PIL import Image
+
+    from privbench.data.importers.images import import_images
+    from privbench.data.importers.video import FaceSettings
+
+    root = tmp_path_factory.mktemp("photos")
+    video = Dataset(write_synthetic(tiny_config("participants=10", "seconds=11"), root / "video", force=False,
+                                    frames=True, progress=Progress(enabled=False)))
+    step = round(video.manifest.fps)
+    for pid in video.ids:
+        (root / "images" / pid).mkdir(parents=True)
+        for i in range(10):
+            Image.fromarray(np.asarray(video.frames(pid)[i * step])).save(root / "images" / pid / f"{i}.png")
+    import_images(root / "images", root / "faces", settings=FaceSettings(size=32, margin=4))
+    return root / "faces"
+
+
+def test_every_point_of_the_default_attack_draws_a_gallery_from_a_photo_folder(photo_dataset):
+    """The default settings (8 victims, the batch=1,2,4 sweep, a 2 s guard): nothing is left unscored."""
+    from privbench.attacks.gradinv.run import GradinvConfig, drawable, victims_and_gallery
+    from privbench.attacks.gradinv.sweep import sweep_points
+    from privbench.attacks.runner import resolve
+
+    config = resolve("gradinv", GradinvConfig, profile="default", seed=0, data=str(photo_dataset), from_run=None,
+                     assignments=[]).settings
+    dataset = Dataset(photo_dataset)
+    clients, _, _, owners = victims_and_gallery(dataset, config, seed=0)
+    assert len(clients) == 8 and {c.participant for c in clients} <= set(owners)
+    points, not_scored = drawable(dataset, sweep_points(config), seed=0)
+    assert [value for _, value, _ in points] == [1, 2, 4] and not_scored == {}
+
+
+# The default profile's structure (victims of batch 1, a 2 s gallery guard, 20 gallery frames, a batch sweep of 2
+# victims), made fast: a small model, 2 victims, few evaluations.
+DEFAULT_FAST = ["attack", "gradinv", "--no-progress", "--set", "model=cnn", "--set", "frame_size=32", "--set",
+                "victims=2", "--set", "iterations=2", "--set", "sweep_iterations=1", "--set", "matcher=gallery"]
+
+
+def test_the_default_sweep_runs_on_a_photo_folder_and_a_point_it_cannot_hold_is_not_scored(photo_dataset, tmp_path):
+    """Separate photos need no guard beyond the victim photos themselves: a 2 s guard at 1 fps left the default
+    sweep's batch of 4 of 10 photos no gallery, and stopped the run. A batch of 10 leaves none either way: that
+    point is listed as not scored."""
+    result = runner.invoke(app, [*DEFAULT_FAST, "--data", str(photo_dataset), "--out", str(tmp_path / "a"),
+                                 "--set", "sweep=batch=4,10"])
+    assert result.exit_code == 0, result.output
+    threat = load_result(tmp_path / "a").threat_model
+    reason = threat["not_scored"].pop("sweep batch=10")
+    assert threat["not_scored"] == {} and "no gallery frames of" in reason and str(photo_dataset) not in reason
+    assert f"sweep batch=10: not scored, {reason}" in " ".join(result.output.split())
+    assert list(pd.read_csv(tmp_path / "a" / "sweep.csv")["value"]) == [4]
+
+
+def test_a_main_attack_the_data_cannot_hold_is_one_line(photo_dataset, tmp_path):
+    result = runner.invoke(app, [*DEFAULT_FAST, "--data", str(photo_dataset), "--out", str(tmp_path / "a"),
+                                 "--set", "batch=10"])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "no gallery frames of" in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "a").exists()

@@ -15,15 +15,23 @@ from privbench.attacks.gradinv.client_round import observe
 from privbench.attacks.gradinv.inversions import INVERSIONS
 from privbench.attacks.gradinv.outputs import plot_reconstructions, save_reconstructions
 from privbench.attacks.gradinv.scoring import Reidentification, Scored, require_matcher, score
-from privbench.attacks.gradinv.sweep import plot_sweep, run_sweep, sweep_points
+from privbench.attacks.gradinv.sweep import Point, plot_sweep, run_sweep, sweep_points
 from privbench.attacks.gradinv.threat import LocalSteps, PixelSpace, Reconstruction, VictimTruth
 from privbench.attacks.gradinv.victim_models import VICTIM_MODELS, VictimSpec
 from privbench.attacks.gradinv.victim_training import train_victim
-from privbench.attacks.gradinv.victims import ClientData, choose_victims, gallery, is_grey, shown_frames
+from privbench.attacks.gradinv.victims import (
+    ClientData,
+    choose_victims,
+    gallery,
+    gallery_guard,
+    is_grey,
+    shown_frames,
+)
 from privbench.attacks.runner import AttackEntry, AttackOutcome
 from privbench.config import require
 from privbench.data.frame_transform import IMAGENET_MEAN, IMAGENET_STD
 from privbench.data.layout import Dataset
+from privbench.errors import InputError
 from privbench.progress import Progress
 
 
@@ -91,22 +99,37 @@ class GradinvConfig:
 def run_gradinv(dataset: Dataset, config: GradinvConfig, *, seed: int, from_run: Path | None,
                 progress: Progress) -> AttackOutcome:
     """The configured attack on every victim, then the sweep (if any), each point a smaller attack. Every
-    point's victims and gallery are drawn first, so that a dataset too small for one fails before any attack.
+    point's victims and gallery are drawn first: a dataset too small for the attack (or for every sweep point)
+    fails before any attack, a sweep point it cannot hold is listed in ``threat_model.not_scored``.
     With ``from_run`` (``--updates``), the run's captured updates instead, and no sweep (sweeps simulate)."""
     require_matcher(config.matcher, config.facenet_weights)
     if from_run is not None:
         scored, threat = attack_captured(dataset, config, run_dir=from_run, seed=seed, progress=progress)
         return outcome(scored, threat)
-    points = sweep_points(config)
-    for settings in [config, *(point for _, _, point in points)]:
-        victims_and_gallery(dataset, settings, seed=seed)
+    victims_and_gallery(dataset, config, seed=seed)
+    points, not_scored = drawable(dataset, sweep_points(config), seed=seed)
     scored, details = attack_once(dataset, config, seed=seed, progress=progress)
-    result = outcome(scored, threat_model(scored, config, **details))
+    result = outcome(scored, {**threat_model(scored, config, **details), "not_scored": not_scored})
     if points:
         table = run_sweep(points, lambda point: attack_once(dataset, point, seed=seed, progress=progress)[0])
         result.tables["sweep.csv"] = table
         result.figures["sweep.png"] = partial(plot_sweep, table)
     return result
+
+
+def drawable(dataset: Dataset, points: list[Point], *, seed: int) -> tuple[list[Point], dict[str, str]]:
+    """The sweep points whose victims and gallery the dataset holds, and why each other one is not scored
+    (``"sweep batch=10": reason``); a sweep of which no point can be drawn is an error."""
+    kept, not_scored = [], {}
+    for key, value, settings in points:
+        try:
+            victims_and_gallery(dataset, settings, seed=seed)
+            kept.append((key, value, settings))
+        except InputError as err:
+            not_scored[f"sweep {key}={value}"] = str(err).removeprefix(f"{dataset.root}: ")
+    if points and not kept:
+        raise InputError(f"{dataset.root}: no point of the sweep can be scored: {next(iter(not_scored.values()))}")
+    return kept, not_scored
 
 
 def attack_once(dataset: Dataset, config: GradinvConfig, *, seed: int,
@@ -139,7 +162,7 @@ def victims_and_gallery(dataset: Dataset, config: GradinvConfig, *,
     """The victim clients, where their targets came from, and the gallery images with their owners."""
     clients, target_source = choose_victims(dataset, victims=config.victims, batch=config.batch,
                                             seq_len=config.seq_len, frame_size=config.frame_size, seed=seed)
-    guard = round(config.gallery_guard_seconds * dataset.manifest.fps)
+    guard = gallery_guard(dataset, config.gallery_guard_seconds)
     references, owners = gallery(dataset, clients, per_participant=config.gallery_frames, guard=guard,
                                  frame_size=config.frame_size)
     return clients, target_source, references, owners

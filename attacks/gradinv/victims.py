@@ -2,8 +2,8 @@
 
 A victim is one client (one participant) holding ``batch`` examples: single frames, or windows of
 ``seq_len`` consecutive used frames. The gallery holds every participant's other frames, at least
-``guard`` rows away from any victim frame (adjacent video frames are near copies), so a
-reconstruction is never matched against the frame it came from.
+``guard`` rows away from any victim frame (adjacent video frames are near copies; separate photos
+need no guard), so a reconstruction is never matched against the frame it came from.
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ def usable_rows(dataset: Dataset, pid: str) -> np.ndarray:
     """Rows of the participant's frames that hold a face: frames.csv ``face`` 1, or all of them. In an
     image gallery (``import-images``) ``face`` 0 marks a whole image used uncropped, not a masked frame."""
     count = len(dataset.frames(pid))
-    gallery_import = dataset.manifest.source.startswith("image folder")
-    if not gallery_import and dataset.has_frame_index(pid) and "face" in dataset.frame_index(pid).columns:
+    masked = not dataset.manifest.separate_photos and dataset.has_frame_index(pid)
+    if masked and "face" in dataset.frame_index(pid).columns:
         return np.flatnonzero(dataset.frame_index(pid)["face"].to_numpy()[:count] == 1)
     return np.arange(count)
 
@@ -100,6 +100,12 @@ def choose_victims(dataset: Dataset, *, victims: int, batch: int, seq_len: int, 
     return clients, source
 
 
+def gallery_guard(dataset: Dataset, seconds: float) -> int:
+    """Rows a gallery frame keeps from every victim frame: ``seconds`` of video (adjacent frames are near
+    copies); 0 for separate photos (``data import-images``), of which only the victim photos stay out."""
+    return 0 if dataset.manifest.separate_photos else round(seconds * dataset.manifest.fps)
+
+
 def gallery(dataset: Dataset, clients: list[ClientData], *, per_participant: int, guard: int,
             frame_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``per_participant`` frames of every participant, evenly spread, none within ``guard`` rows of
@@ -121,6 +127,7 @@ def gallery(dataset: Dataset, clients: list[ClientData], *, per_participant: int
         raise InputError(f"{dataset.root}: re-identification needs gallery frames of at least 2 participants")
     missing = sorted(set(taken) - set(owners))
     if missing:
-        raise InputError(f"{dataset.root}: no gallery frames of {', '.join(missing)} outside the victim frames "
-                         f"(guard {guard} rows): re-identification needs other frames of each victim")
+        near = f" (guard {guard} rows)" if guard else ""
+        raise InputError(f"{dataset.root}: no gallery frames of {', '.join(missing)} outside the victim frames{near}: "
+                         "re-identification needs other frames of each victim")
     return np.concatenate(images), np.array(owners)

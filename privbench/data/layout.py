@@ -36,6 +36,7 @@ AU_COLUMNS = AU_INTENSITY + AU_PRESENCE
 DIMENSIONS = ("valence", "arousal")
 PARTICIPANT_COLUMNS = ["participant_id", "gender", "age", "language"]
 FRAME_INDEX_COLUMNS = ["timestamp", "face"]
+IMAGE_FOLDER = "image folder"  # the manifest source of `data import-images`: separate photos, not video
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # table values beyond it would turn into inf in the models
 
 
@@ -77,6 +78,12 @@ class Manifest:
             if problem:
                 raise DatasetError(f"{path}: {key} {problem}, found {json.dumps(value)[:40]}")
         return cls(**raw)
+
+    @property
+    def separate_photos(self) -> bool:
+        """Whether the frames are separate photos (``data import-images``, one per second), not a video's
+        consecutive frames, of which neighbours are near copies."""
+        return self.source.startswith(IMAGE_FOLDER)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

@@ -18,7 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from privbench.data.importers.summary import ImportSummary
 from privbench.data.importers.video import FaceCropper, FaceSettings, detection_runtime
-from privbench.data.layout import Manifest
+from privbench.data.layout import IMAGE_FOLDER, Manifest
 from privbench.data.writer import DatasetWriter
 from privbench.errors import DatasetError, InputError
 from privbench.progress import Progress
@@ -83,7 +83,7 @@ def import_images(root: Path, out: Path, *, settings: FaceSettings = FaceSetting
     cropper = FaceCropper(settings)
     summary = ImportSummary()
     manifest = Manifest(name=out.name, fps=1.0, au_columns=[], frame_size=settings.size,
-                        source=f"image folder {root.name}, faces by MTCNN")
+                        source=f"{IMAGE_FOLDER} {root.name}, faces by MTCNN")
     task = progress.add("aligning faces", total=len(identities))
     with DatasetWriter(out, manifest, force=force) as writer, detection_runtime():
         for pid, files in identities.items():
