@@ -9,7 +9,7 @@ import pandas as pd
 
 from privbench.report.document import DASH, Table, mean_std, number, quantity
 from privbench.report.paper import PAPER, paper_ccc, paper_efficiency
-from privbench.report.records import DIMENSIONS, TrainRun, group_label
+from privbench.report.records import DIMENSIONS, TrainRun
 
 # metrics.json "efficiency" key -> column heading (shown); bytes are shown in MB.
 EFFICIENCY = {
@@ -28,10 +28,14 @@ PAPER_EFFICIENCY = {"train_minutes": "paper: training (min)", "model_mb": "paper
                     "inference_500_s": "paper: inference, 500 images (s)"}
 
 
-def groups(trains: list[TrainRun]) -> dict[tuple[str, str, str, str], list[TrainRun]]:
-    """Train runs by (method, head, defence, profile), in a stable order."""
-    found: dict[tuple[str, str, str, str], list[TrainRun]] = {}
-    for run in sorted(trains, key=lambda r: (r.group, r.seed if r.seed is not None else -1)):
+def groups(trains: list[TrainRun]) -> dict[tuple[str, ...], list[TrainRun]]:
+    """Train runs by (method, head, defence, profile, data set), in a stable order."""
+    found: dict[tuple[str, ...], list[TrainRun]] = {}
+    def order(run: TrainRun) -> tuple:
+        method, head, defence, profile, data = run.group
+        return method, head, defence != "none", defence, profile, data, run.seed if run.seed is not None else -1
+
+    for run in sorted(trains, key=order):
         found.setdefault(run.group, []).append(run)
     return found
 
@@ -40,9 +44,9 @@ def _spread(values: list[float]) -> float | None:
     return stdev(values) if len(values) > 1 else None
 
 
-def _accuracy_row(group: tuple[str, str, str, str], runs: list[TrainRun]) -> dict:
-    method, head, defence, profile = group
-    row: dict = {"method": method, "head": head, "defence": defence, "profile": profile,
+def _accuracy_row(group: tuple[str, ...], runs: list[TrainRun]) -> dict:
+    method, head, defence, profile, data = group
+    row: dict = {"method": method, "head": head, "defence": defence, "profile": profile, "dataset": data,
                  "seeds": len({r.seed for r in runs}), "runs": len(runs),
                  "folds": " ".join(sorted({str(len(r.folder.folds)) for r in runs}, key=int))}
     for dim in DIMENSIONS:
@@ -55,7 +59,7 @@ def _accuracy_row(group: tuple[str, str, str, str], runs: list[TrainRun]) -> dic
             values = [v for r in runs for v in r.folder.metrics.get("baseline", {}).get("constant", {})
                       .get(name, {}).get(dim, {}).get("folds", [])]
             row[f"constant_{name}_{dim}"] = mean(values) if values else None
-    paper = paper_ccc(method, head)
+    paper = paper_ccc(method, head, defence)
     row["paper_ccc_valence"], row["paper_ccc_arousal"] = paper if paper else (None, None)
     return row
 
@@ -64,7 +68,7 @@ def accuracy_table(trains: list[TrainRun]) -> Table:
     """CCC per method/head/defence: mean and std over every fold of every seed."""
     data = pd.DataFrame([_accuracy_row(g, runs) for g, runs in groups(trains).items()])
     shown = pd.DataFrame({
-        "model": [group_label(g) for g in groups(trains)],
+        "model": [runs[0].label for runs in groups(trains).values()],
         "profile": data["profile"], "seeds": data["seeds"], "folds": data["folds"],
         **{f"CCC {d}": [mean_std(m, s) for m, s in zip(data[f"ccc_{d}_mean"], data[f"ccc_{d}_std"])]
            for d in DIMENSIONS},
@@ -78,14 +82,15 @@ def accuracy_table(trains: list[TrainRun]) -> Table:
     return Table("accuracy", caption, data, shown)
 
 
-def _efficiency_row(group: tuple[str, str, str, str], runs: list[TrainRun]) -> dict:
-    method, head, defence, profile = group
-    row: dict = {"method": method, "head": head, "defence": defence, "profile": profile, "runs": len(runs)}
+def _efficiency_row(group: tuple[str, ...], runs: list[TrainRun]) -> dict:
+    method, head, defence, profile, data = group
+    row: dict = {"method": method, "head": head, "defence": defence, "profile": profile, "dataset": data,
+                 "runs": len(runs)}
     for key in EFFICIENCY:
         values = [r.folder.metrics.get("efficiency", {})[key] for r in runs
                   if key in r.folder.metrics.get("efficiency", {})]
         row[key] = mean(values) if values else None
-    paper = paper_efficiency(method)
+    paper = paper_efficiency(method, defence)
     row.update({f"paper_{k}": paper.get(k) for k in PAPER_EFFICIENCY})
     return row
 
@@ -95,7 +100,7 @@ def efficiency_table(trains: list[TrainRun]) -> Table:
     found = groups(trains)
     data = pd.DataFrame([_efficiency_row(g, runs) for g, runs in found.items()])
     data = data.drop(columns=[k for k in EFFICIENCY if data[k].isna().all()])
-    shown = pd.DataFrame({"model": [group_label(g) for g in found], "profile": data["profile"]})
+    shown = pd.DataFrame({"model": [runs[0].label for runs in found.values()], "profile": data["profile"]})
     for key, heading in EFFICIENCY.items():
         if key in data:
             scale = 1e-6 if key.startswith("bytes") else 1.0

@@ -36,6 +36,7 @@ def evidence_line(measure: Measure) -> str:
     run = measure.run
     where = (f"from the {run.threat.get('release', '?')} AU release" if run.on_au_release
              else f"on {run.release}" + (f" of {run.target_label}" if run.target else ""))
+    where += f" [data {run.data}]" if run.data and not run.target else ""
     interval = "" if measure.interval is None else f" (95% {_figure(measure.interval[0])}-{_figure(measure.interval[1])})"
     p_value = "" if measure.p_value is None else f", permutation p {_figure(measure.p_value)}"
     head = (f"{run.attack} {measure.label} {where}: {_figure(measure.value)}{interval} vs {measure.baseline_kind} "

@@ -23,11 +23,12 @@ TABLE_III: dict[str, dict[str, float]] = {
 }
 
 
-def paper_ccc(method: str, head: str) -> tuple[float, float] | None:
-    """Table II's (valence, arousal) CCC for this method and head, or None where the paper has none."""
-    return TABLE_II.get((method, head))
+def paper_ccc(method: str, head: str, defence: str = "none") -> tuple[float, float] | None:
+    """Table II's (valence, arousal) CCC for this method and head, or None where the paper has none (it ran
+    no defence)."""
+    return TABLE_II.get((method, head)) if defence == "none" else None
 
 
-def paper_efficiency(method: str) -> dict[str, float]:
+def paper_efficiency(method: str, defence: str = "none") -> dict[str, float]:
     """Table III's numbers for this method (empty where the paper has none)."""
-    return TABLE_III.get(method, {})
+    return TABLE_III.get(method, {}) if defence == "none" else {}

@@ -6,13 +6,11 @@ from __future__ import annotations
 import io
 import math
 
-import pandas as pd
-
 from privbench.report.accuracy import EFFICIENCY, groups
-from privbench.report.document import Figure
+from privbench.report.document import Figure, Table
 from privbench.report.paper import paper_ccc
 from privbench.report.privacy import Measure, all_measures
-from privbench.report.records import DIMENSIONS, AttackRun, TrainRun, group_label
+from privbench.report.records import DIMENSIONS, AttackRun, TrainRun
 
 COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive",
            "tab:cyan")
@@ -111,12 +109,12 @@ def ccc_per_fold(trains: list[TrainRun]) -> Figure | None:
             ax.boxplot([values], positions=[x], widths=0.28, showfliers=False, medianprops={"color": "black"})
             spread = [x + 0.06 * ((k % 5) - 2) for k in range(len(values))]
             ax.scatter(spread, values, s=14, color=COLOURS[j], zorder=3, label=dim if i == 0 else None)
-            paper = paper_ccc(group[0], group[1])
+            paper = paper_ccc(*group[:3])
             if paper:
                 ax.scatter([x], [paper[j]], marker="x", s=40, color="black", zorder=4,
                            label="paper (RECOLA)" if i == 0 and j == 0 else None)
     ax.axhline(0, color="grey", linestyle="--", linewidth=1, label="constant predictor")
-    ax.set_xticks(range(len(found)), [group_label(g) for g in found], rotation=15, fontsize=8)
+    ax.set_xticks(range(len(found)), [runs[0].label for runs in found.values()], rotation=15, fontsize=8)
     ax.set_ylabel("CCC per fold")
     ax.legend(fontsize=7, loc="best")
     figure.tight_layout()
@@ -124,13 +122,14 @@ def ccc_per_fold(trains: list[TrainRun]) -> Figure | None:
                                     "x: the paper's Table II on RECOLA.")
 
 
-def efficiency_bars(data: pd.DataFrame) -> Figure | None:
+def efficiency_bars(table: Table) -> Figure | None:
     """Training time, model size, inference time and memory per method/head/defence (the efficiency table)."""
+    data = table.data
     present = [k for k in BARS if k in data and data[k].notna().any()]
     if not present or data.empty:
         return None
     plt = pyplot()
-    labels = [group_label(tuple(row)) for row in data[["method", "head", "defence"]].itertuples(index=False)]
+    labels = list(table.shown["model"])
     figure, axes = plt.subplots(1, len(present), figsize=(3.3 * len(present), 0.9 + 0.45 * len(labels)),
                                 squeeze=False)
     for ax, key in zip(axes.flat, present):

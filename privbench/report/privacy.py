@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from privbench.errors import ConfigError
 from privbench.report.document import DASH, Table, number, with_interval
 from privbench.report.records import AttackRun
+from privbench.results import direction
 
 REID = (("top1", "top-1"), ("top5", "top-5"), ("auc", "verification AUC"))
 GRADINV = (("psnr", "PSNR (dB)"), ("ssim", "SSIM"), ("reid_rate", "re-identified"))
@@ -60,7 +62,7 @@ def attributes(run: AttackRun) -> list[str]:
 
 
 def measures(run: AttackRun) -> list[Measure]:
-    """The headline metrics of one attack."""
+    """The headline metrics of one attack; of an attack the report does not know, each attack-success metric."""
     if run.attack == "reid":
         return [Measure(run, m, label, "chance") for m, label in REID if run.value(m) is not None]
     if run.attack == "demographics":
@@ -69,7 +71,15 @@ def measures(run: AttackRun) -> list[Measure]:
     if run.attack == "gradinv":
         return [Measure(run, m, label, "chance" if m == "reid_rate" else "mean face") for m, label in GRADINV
                 if run.value(m) is not None]
-    return []
+    return [Measure(run, m, m, "baseline") for m in run.folder.metrics.get("metrics", {}) if _success(m)]
+
+
+def _success(name: str) -> bool:
+    """A metric of another attack counts when it measures attack success (lower is better for people)."""
+    try:
+        return direction(name) == "lower"
+    except ConfigError:
+        return False
 
 
 def _order(run: AttackRun) -> tuple:
@@ -86,11 +96,11 @@ def privacy_table(attacks: list[AttackRun]) -> Table:
     rows = all_measures(attacks)
     data = pd.DataFrame([{
         "attack": m.run.attack, "release": m.run.release, "target": m.run.target_label, "defence": m.run.defence,
-        "seed": m.run.folder.run.get("seed"), "metric": m.metric, "value": m.value,
+        "seed": m.run.folder.run.get("seed"), "dataset": m.run.folder.run.get("dataset"), "metric": m.metric, "value": m.value,
         "ci95_low": m.interval[0] if m.interval else None, "ci95_high": m.interval[1] if m.interval else None,
         "baseline": m.baseline, "baseline_kind": m.baseline_kind, "p_value": m.p_value, "side": m.side,
         "folder": str(m.run.folder.path)} for m in rows],
-        columns=["attack", "release", "target", "defence", "seed", "metric", "value", "ci95_low", "ci95_high",
+        columns=["attack", "release", "target", "defence", "seed", "dataset", "metric", "value", "ci95_low", "ci95_high",
                  "baseline", "baseline_kind", "p_value", "side", "folder"])
     shown = pd.DataFrame({
         "attack": [m.run.attack for m in rows], "release": [m.run.release for m in rows],

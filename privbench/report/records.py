@@ -21,11 +21,17 @@ def defence_of(folder: ResultFolder) -> str:
     return str(labels.get("defence") or "none") if isinstance(labels, dict) else "none"
 
 
+def data_tag(folder: ResultFolder, tagged: bool) -> str:
+    """A short name of the folder's data set, when the inputs hold several ("" otherwise)."""
+    return str(folder.run.get("dataset", "?"))[-6:] if tagged else ""
+
+
 @dataclass(frozen=True)
 class TrainRun:
-    """One train result folder."""
+    """One train result folder; ``data`` tags its data set where the inputs hold several."""
 
     folder: ResultFolder
+    data: str = ""
 
     @property
     def method(self) -> str:
@@ -44,13 +50,14 @@ class TrainRun:
         return self.folder.run.get("seed")
 
     @property
-    def group(self) -> tuple[str, str, str, str]:
-        """What the accuracy and efficiency tables pool over seeds: method, head, defence, profile."""
-        return self.method, self.head, self.defence, str(self.folder.run.get("profile", "?"))
+    def group(self) -> tuple[str, str, str, str, str]:
+        """What the accuracy and efficiency tables pool over seeds: method, head, defence, profile, data set."""
+        return (self.method, self.head, self.defence, str(self.folder.run.get("profile", "?")),
+                str(self.folder.run.get("dataset", "?")))
 
     @property
     def label(self) -> str:
-        return group_label(self.group)
+        return group_label(self.group) + (f" [{self.data}]" if self.data else "")
 
     def ccc_folds(self, dim: str) -> list[float]:
         return [float(v) for v in self.folder.metrics["ccc"][dim]["folds"]]
@@ -83,6 +90,7 @@ class AttackRun:
 
     folder: ResultFolder
     target: TrainRun | None
+    data: str = ""
 
     @property
     def attack(self) -> str:
@@ -126,9 +134,10 @@ class AttackRun:
     def target_label(self) -> str:
         if self.target is not None:
             return self.target.label
+        tag = f" [{self.data}]" if self.data else ""
         if self.from_run:
-            return f"{Path(self.from_run).name} (not among the inputs)"
-        return "AU release (no model)" if self.on_au_release else "simulated round (no run)"
+            return f"{Path(self.from_run).name} (not among the inputs){tag}"
+        return ("AU release (no model)" if self.on_au_release else "simulated round (no run)") + tag
 
     def value(self, name: str) -> float | None:
         return self.folder.metrics.get("metrics", {}).get(name)
@@ -142,9 +151,11 @@ class AttackRun:
 
 
 def split_runs(folders: list[ResultFolder]) -> tuple[list[TrainRun], list[AttackRun]]:
-    """Train runs, and attacks linked to them."""
-    trains = [TrainRun(f) for f in folders if f.kind == "train"]
-    attacks = [AttackRun(f, link(f.run.get("from_run"), trains)) for f in folders if f.kind == "attack"]
+    """Train runs, and attacks linked to them; each tagged with its data set where there are several."""
+    tagged = len({f.run.get("dataset") for f in folders}) > 1
+    trains = [TrainRun(f, data_tag(f, tagged)) for f in folders if f.kind == "train"]
+    attacks = [AttackRun(f, link(f.run.get("from_run"), trains), data_tag(f, tagged))
+               for f in folders if f.kind == "attack"]
     return trains, attacks
 
 

@@ -79,7 +79,7 @@ def _efficiency(trains: list[TrainRun]) -> Section:
     if not trains:
         return Section("Efficiency", ("No train run among the inputs.",))
     table = efficiency_table(trains)
-    return Section("Efficiency", tuple(b for b in (table, efficiency_bars(table.data)) if b is not None))
+    return Section("Efficiency", tuple(b for b in (table, efficiency_bars(table)) if b is not None))
 
 
 def _privacy(trains: list[TrainRun], attacks: list[AttackRun]) -> Section:
