@@ -254,3 +254,12 @@ def test_report_html_renders_in_a_headless_browser(report):
         session.quit()
     assert images and all(complete and width > 0 for complete, width, _ in images), images
     assert not errors, errors
+
+
+def test_reconstructions_are_rebuilt_from_the_npz_without_the_png(store, tmp_path):
+    folder = tmp_path / "gradinv"
+    shutil.copytree(store / "runs" / "gradinv", folder)
+    (folder / "reconstructions.png").unlink()
+    invoke("report", str(folder), "--out", str(tmp_path / "out"))
+    rebuilt = [p for p in (tmp_path / "out").iterdir() if p.name.startswith("reconstructions-")]
+    assert len(rebuilt) == 1 and rebuilt[0].read_bytes().startswith(b"\x89PNG")

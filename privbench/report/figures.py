@@ -84,7 +84,8 @@ def reconstructions(attacks: list[AttackRun]) -> list[Figure]:
             image = _rebuilt(run)
         if image is None:
             continue
-        caption = (f"gradinv on {run.release} ({run.target_label}): true frames above their reconstructions; "
+        whose = f" of {run.target_label}" if run.target else (f" [data {run.data}]" if run.data else "")
+        caption = (f"gradinv on {run.release}{whose}: true frames above their reconstructions; "
                    f"PSNR {number(run.value('psnr'), 1)} dB against the mean face's {number(run.baseline('psnr'), 1)}.")
         found.append(Figure(f"reconstructions-{_slug(run.folder.path.name)}", caption, image))
     return found
