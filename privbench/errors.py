@@ -21,3 +21,13 @@ class DatasetError(InputError):
 class DivergedError(InputError):
     """Training produced non-finite losses or predictions (usually an impossible setting such as a
     huge learning rate); the run stops rather than score garbage."""
+
+
+def one_line(err: BaseException) -> str:
+    """The error's message on one line. An error raised in a DataLoader worker reaches us re-raised by
+    torch with the worker's traceback in its message; its last line is the original message."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else type(err).__name__
+    last = lines[-1]
+    return last.split(": ", 1)[1] if last.split(": ", 1)[0].endswith(type(err).__name__) else last

@@ -22,6 +22,10 @@ from typing import Any, Iterator
 from privbench.errors import InputError
 
 
+class OutputBusy(InputError):
+    """The output folder is being written by another live process (its lock is held)."""
+
+
 class OutputClaim:
     """Exclusive use of the output folder ``out`` by this process until ``commit`` or ``abandon``."""
 
@@ -57,7 +61,7 @@ class OutputClaim:
             except BlockingIOError:
                 owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
                 os.close(fd)
-                raise InputError(
+                raise OutputBusy(
                     f"{self.out}: another privbench process (pid {owner}) is writing it; wait for it or choose "
                     "another output folder") from None
             try:

@@ -161,7 +161,7 @@ def test_an_interrupted_write_leaves_nothing_and_keeps_the_old_result(tmp_path, 
 def test_an_error_raised_in_a_dataloader_worker_is_one_line(tiny_dataset, tmp_path):
     from torch.utils.data import DataLoader, Dataset as TorchDataset
 
-    from privbench.cli.app import one_line
+    from privbench.errors import one_line
     from privbench.errors import DatasetError
 
     class Broken(TorchDataset):

@@ -13,8 +13,9 @@ def test_every_subpackage_and_the_configs_are_packaged():
     on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "privbench").rglob("__init__.py")}
     assert on_disk <= listed, f"not in pyproject.toml: {sorted(on_disk - listed)}"
     assert "privbench.configs" in listed
-    assert project["tool"]["setuptools"]["package-data"]["privbench.configs"] == ["*.yaml"]
+    assert project["tool"]["setuptools"]["package-data"]["privbench.configs"] == ["*.yaml", "bench/*.yaml"]
     assert {p.stem for p in (ROOT / "privbench" / "configs").glob("*.yaml")} >= {"au", "central", "fedavg", "synthetic"}
+    assert {p.stem for p in (ROOT / "privbench" / "configs" / "bench").glob("*.yaml")} == {"quick", "default", "paper"}
 
 
 def test_the_attacks_folder_installs_under_the_privbench_namespace():

@@ -13,19 +13,9 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from privbench.errors import InputError
+from privbench.errors import InputError, one_line
 
 INTERRUPTED = "interrupted: nothing was written"
-
-
-def one_line(err: InputError) -> str:
-    """The error's message on one line. An error raised in a DataLoader worker reaches us re-raised by
-    torch with the worker's traceback in its message; its last line is the original message."""
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    if len(lines) <= 1:
-        return lines[0] if lines else type(err).__name__
-    last = lines[-1]
-    return last.split(": ", 1)[1] if last.split(": ", 1)[0].endswith(type(err).__name__) else last
 
 
 class _Group(TyperGroup):

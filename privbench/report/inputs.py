@@ -13,9 +13,8 @@ from pathlib import Path
 
 from privbench.errors import InputError
 from privbench.results import ResultError, ResultFolder, load_result
+from privbench.results.store_marker import check_store_marker
 
-STORE_FORMAT = "privbench-store"
-STORE_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ def _result_folder(path: Path) -> ResultFolder:
 
 
 def _read_store(path: Path, found: Collection) -> None:
-    _check_store_header(path / "store.json")
+    check_store_marker(path / "store.json")
     found.stores.append(path)
     runs = path / "runs"
     for entry in sorted(runs.iterdir()) if runs.is_dir() else ():
@@ -105,20 +104,6 @@ def _read_store(path: Path, found: Collection) -> None:
     for entry in sorted(failed.glob("*.json")) if failed.is_dir() else ():
         if not entry.name.startswith("."):
             _read_failed(entry, found)
-
-
-def _check_store_header(path: Path) -> None:
-    try:
-        header = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: malformed JSON ({str(err).splitlines()[0]})") from None
-    except OSError as err:
-        raise InputError(f"{path}: cannot read ({err.strerror})") from None
-    if not isinstance(header, dict) or header.get("format") != STORE_FORMAT:
-        raise InputError(f"{path}: not a privbench store (format is not {STORE_FORMAT!r})")
-    if header.get("version") != STORE_VERSION:
-        raise InputError(f"{path}: store version {header.get('version')!r}; this privbench reads version "
-                         f"{STORE_VERSION}")
 
 
 def _read_failed(path: Path, found: Collection) -> None:
