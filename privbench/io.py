@@ -26,6 +26,10 @@ class OutputBusy(InputError):
     """The output folder is being written by another live process (its lock is held)."""
 
 
+class OutputExists(InputError):
+    """The output folder already holds something (and ``force`` was not given)."""
+
+
 class OutputClaim:
     """Exclusive use of the output folder ``out`` by this process until ``commit`` or ``abandon``."""
 
@@ -42,7 +46,7 @@ class OutputClaim:
         self._fd = self._lock()
         try:
             if self.out.exists() and any(self.out.iterdir()) and not force:
-                raise InputError(f"{self.out}: already exists and is not empty ({hint})")
+                raise OutputExists(f"{self.out}: already exists and is not empty ({hint})")
             shutil.rmtree(self.tmp, ignore_errors=True)  # left by a killed run: its lock is gone
             self.tmp.mkdir()
         except BaseException:

@@ -17,9 +17,10 @@ from privbench.errors import ConfigError, InputError
 
 
 class Backend(Protocol):
-    slots: int
+    slots: int  # jobs at once
+    cores: int  # cores the running jobs share (0: leave torch's threads as they are)
 
-    def submit(self, job: Job) -> None: ...
+    def submit(self, job: Job, threads: int) -> None: ...
 
     def wait(self, timeout: float) -> list[Finished]: ...
 
@@ -30,12 +31,13 @@ class InlineBackend:
     """One job at a time in this process (``--jobs 1``)."""
 
     slots = 1
+    cores = 0
 
     def __init__(self, store_root: str) -> None:
         self.store_root = store_root
         self.queue: list[Job] = []
 
-    def submit(self, job: Job) -> None:
+    def submit(self, job: Job, threads: int = 0) -> None:
         self.queue.append(job)
 
     def wait(self, timeout: float) -> list[Finished]:
@@ -46,19 +48,19 @@ class InlineBackend:
 
 
 class ProcessBackend:
-    """``slots`` worker processes (spawned, reused across jobs), each capped at its share of the cores."""
+    """``slots`` worker processes (spawned, reused across jobs); each job gets its share of the cores."""
 
     def __init__(self, store_root: str, slots: int) -> None:
         self.store_root, self.slots = store_root, slots
-        self.threads = max(1, (os.cpu_count() or 1) // slots)
+        self.cores = os.cpu_count() or 1
         self.futures: dict[Future[Finished], Job] = {}
         self.pool = self._pool()
 
     def _pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=self.slots, mp_context=multiprocessing.get_context("spawn"))
 
-    def submit(self, job: Job) -> None:
-        self.futures[self.pool.submit(execute, job, self.store_root, self.threads)] = job
+    def submit(self, job: Job, threads: int) -> None:
+        self.futures[self.pool.submit(execute, job, self.store_root, threads)] = job
 
     def wait(self, timeout: float) -> list[Finished]:
         done, _ = wait_futures(list(self.futures), timeout=timeout, return_when=FIRST_COMPLETED)
@@ -85,22 +87,25 @@ class RayBackend:
     def __init__(self, store_root: str, address: str, local_cpus: int) -> None:
         if address != "local":
             check_reachable(address)
+        os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # silence a FutureWarning on CPU nodes
         import ray
 
         try:
             if address == "local":
-                ray.init(num_cpus=local_cpus, include_dashboard=False, log_to_driver=False)
+                ray.init(num_cpus=local_cpus, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
             else:
-                ray.init(address=address, log_to_driver=False)
+                ray.init(address=address, log_to_driver=False, logging_level="ERROR")
         except (ConnectionError, RuntimeError, ValueError) as err:
             raise InputError(f"--ray {address}: {str(err).splitlines()[0]}") from None
         self.ray, self.store_root = ray, store_root
         self.slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        self.task = ray.remote(num_cpus=1)(execute)
+        nodes = [n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")]
+        self.cores = max(1, int(min(nodes))) if nodes else 1  # a task's CPUs must fit on one node
+        self.task = ray.remote(execute)
         self.refs: dict[Any, Job] = {}
 
-    def submit(self, job: Job) -> None:
-        self.refs[self.task.remote(job, self.store_root, 1)] = job
+    def submit(self, job: Job, threads: int) -> None:
+        self.refs[self.task.options(num_cpus=threads).remote(job, self.store_root, threads)] = job
 
     def wait(self, timeout: float) -> list[Finished]:
         if not self.refs:

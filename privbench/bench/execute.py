@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 from privbench.bench.jobs import Job
 from privbench.bench.store import Store
 from privbench.errors import InputError, one_line
-from privbench.io import OutputBusy
+from privbench.io import OutputBusy, OutputExists
 
 if TYPE_CHECKING:
     from privbench.progress import Progress
@@ -44,7 +44,7 @@ def execute(job: Job, store_root: str, threads: int = 0) -> Finished:
     labels = {"bench_key": job.key, "job": job.label, "similar": job.similar, **job.axes}
     try:
         _run(job, store, labels, Progress(enabled=False))
-    except OutputBusy:
+    except (OutputBusy, OutputExists):  # another bench is running it, or finished it since we looked
         return Finished(job.key, "busy", time.perf_counter() - started)
     except Exception as err:  # noqa: BLE001  a job's failure is recorded; the others go on
         error = one_line(err) if isinstance(err, InputError) else f"{type(err).__name__}: {one_line(err)}"

@@ -4,6 +4,7 @@ backend, record failures and let the rest go on, wait for jobs another bench is 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from privbench.bench.backends import Backend
@@ -27,8 +28,10 @@ class Outcome:
         return sum(1 for s in self.status.values() if s == status)
 
 
-def run_jobs(jobs: list[Job], store: Store, backend: Backend, display: Display) -> Outcome:
-    """Run every job of ``jobs`` that the store does not hold yet; dependents wait for their run."""
+def run_jobs(jobs: list[Job], store: Store, backend: Backend, display: Display, *,
+             estimates: dict[str, float | None] | None = None) -> Outcome:
+    """Run every job of ``jobs`` that the store does not hold yet; dependents wait for their run.
+    ``estimates`` (seconds by job key) put the longest jobs first."""
     outcome = Outcome()
     todo: list[Job] = []
     for job in jobs:
@@ -41,7 +44,7 @@ def run_jobs(jobs: list[Job], store: Store, backend: Backend, display: Display) 
     running: dict[str, Job] = {}
     elsewhere: dict[str, Job] = {}
     while todo or running or elsewhere:
-        _start_ready(todo, running, by_folder, outcome, store, backend, display)
+        _start_ready(todo, running, by_folder, outcome, store, backend, display, estimates or {})
         if running:
             for finished in backend.wait(POLL_SECONDS):
                 _settle(running.pop(finished.key), finished, outcome, elsewhere, display)
@@ -52,7 +55,11 @@ def run_jobs(jobs: list[Job], store: Store, backend: Backend, display: Display) 
 
 
 def _start_ready(todo: list[Job], running: dict[str, Job], by_folder: dict[str, Job], outcome: Outcome,
-                 store: Store, backend: Backend, display: Display) -> None:
+                 store: Store, backend: Backend, display: Display, estimates: dict[str, float | None]) -> None:
+    """Start ready jobs while slots are free: the runs most attacks wait for first (the critical path),
+    then the longest measured; each with its share of the cores among the jobs that will run beside it
+    (the last jobs to start share the cores among themselves alone)."""
+    ready = []
     for job in list(todo):
         run = by_folder.get(job.depends_on) if job.depends_on else None
         if run is not None and outcome.status.get(run.key) == "failed":
@@ -60,11 +67,19 @@ def _start_ready(todo: list[Job], running: dict[str, Job], by_folder: dict[str, 
             store.record_failure(job.key, job.label, error)
             _settle(job, Finished(job.key, "failed", 0.0, error), outcome, {}, display)
             todo.remove(job)
-        elif (run is None or outcome.status.get(run.key) in ("skipped", "complete")) and len(running) < backend.slots:
-            todo.remove(job)
-            running[job.key] = job
-            display.start(job)
-            backend.submit(job)
+        elif run is None or outcome.status.get(run.key) in ("skipped", "complete"):
+            ready.append(job)
+    dependents = Counter(job.depends_on for job in todo if job.depends_on)
+    ready.sort(key=lambda job: (-dependents[job.folder], -(estimates.get(job.key) or 0.0)))
+    starting = ready[: max(0, backend.slots - len(running))]
+    last = len(starting) == len(todo)  # nothing waits to start: the running jobs' cores free up soon
+    sharing = len(starting) + (0 if last else len(running))
+    share = max(1, backend.cores // max(1, sharing)) if backend.cores else 0
+    for job in starting:
+        todo.remove(job)
+        running[job.key] = job
+        display.start(job)
+        backend.submit(job, share)
 
 
 def _settle(job: Job, finished: Finished, outcome: Outcome, elsewhere: dict[str, Job], display: Display) -> None:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
 from datetime import datetime
 from pathlib import Path
 
 from privbench.errors import InputError
-from privbench.io import write_json
+from privbench.io import OutputBusy, atomic_dir, write_json
 from privbench.results import ResultError, load_result, now, versions
-from privbench.results.store_marker import STORE_FORMAT, STORE_VERSION, check_store_marker
+from privbench.results.store_marker import MARKER, STORE_FORMAT, STORE_VERSION, check_store_marker
 
 
 
@@ -35,24 +36,29 @@ class Store:
 
     @classmethod
     def open(cls, root: Path, *, create: bool) -> Store:
-        """The store at ``root``, checked; with ``create``, made if absent (an empty folder is taken)."""
+        """The store at ``root``, checked; with ``create``, made if absent (an empty folder is taken).
+        A new store appears whole (claimed and renamed into place), so a second bench starting at the
+        same moment waits for it instead of finding a half-made folder."""
         store = cls(root)
-        marker = store.root / "store.json"
-        if marker.is_file():
-            store._check_marker(marker)
-        elif not create:
-            raise InputError(f"{root}: not a privbench store (no store.json)")
-        elif store.root.exists() and (not store.root.is_dir() or any(store.root.iterdir())):
-            raise InputError(f"{root}: exists and is not a privbench store (no store.json); choose another --out")
-        else:
+        marker = store.root / MARKER
+        for _ in range(600):
+            if marker.is_file():
+                store._check_marker(marker)
+                return store
+            if not create:
+                raise InputError(f"{root}: not a privbench store (no {MARKER})")
+            if store.root.exists() and (not store.root.is_dir() or any(store.root.iterdir())):
+                raise InputError(f"{root}: exists and is not a privbench store (no {MARKER}); choose another --out")
             try:
-                store.runs.mkdir(parents=True, exist_ok=True)
-                store.failed.mkdir(exist_ok=True)
-            except OSError as err:
-                raise InputError(f"{root}: cannot create the store ({err.strerror})") from None
-            write_json(marker, {"format": STORE_FORMAT, "version": STORE_VERSION, "created": now(),
-                                "privbench": versions().get("privbench", "?")})
-        return store
+                with atomic_dir(store.root, hint="choose another --out") as work:
+                    (work / "runs").mkdir()
+                    (work / "failed").mkdir()
+                    write_json(work / MARKER, {"format": STORE_FORMAT, "version": STORE_VERSION, "created": now(),
+                                               "privbench": versions().get("privbench", "?")})
+                return store
+            except OutputBusy:  # another bench is creating it now
+                time.sleep(0.05)
+        raise InputError(f"{root}: another process has been creating this store for 30 s")
 
     def _check_marker(self, marker: Path) -> None:
         check_store_marker(marker)

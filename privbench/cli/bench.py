@@ -74,7 +74,7 @@ def run_bench(planned: list[Job], root: Path, *, jobs: int, ray: str | None, out
         store = Store.open(root, create=True)
         guesses = estimates(planned, store.seconds())
         with Display(planned, guesses, enabled=progress and output_format is OutputFormat.table) as display:
-            outcome = run_jobs(planned, store, backend, display)
+            outcome = run_jobs(planned, store, backend, display, estimates=guesses)
     finally:
         backend.close()
     failed = outcome.count("failed")
