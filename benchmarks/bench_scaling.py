@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 
 def timed(*args: str) -> float:
     started = time.perf_counter()
-    subprocess.run(["privbench", *args], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "privbench", *args], check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 

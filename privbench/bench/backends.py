@@ -57,7 +57,11 @@ class ProcessBackend:
         self.pool = self._pool()
 
     def _pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.slots, mp_context=multiprocessing.get_context("spawn"))
+        """A pool whose workers start now and import what jobs need, while the caller resolves the jobs."""
+        pool = ProcessPoolExecutor(max_workers=self.slots, mp_context=multiprocessing.get_context("spawn"))
+        for _ in range(self.slots):
+            pool.submit(warm_up)
+        return pool
 
     def submit(self, job: Job, threads: int) -> None:
         self.futures[self.pool.submit(execute, job, self.store_root, threads)] = job
@@ -122,6 +126,12 @@ class RayBackend:
 
     def close(self) -> None:
         self.ray.shutdown()
+
+
+def warm_up() -> None:
+    """Import what every job needs (torch, the methods, the attacks) once per worker process."""
+    import privbench.attacks.runner  # noqa: F401
+    import privbench.experiment  # noqa: F401
 
 
 def check_reachable(address: str, timeout: float = 3.0) -> None:

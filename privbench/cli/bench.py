@@ -17,6 +17,7 @@ from privbench.errors import ConfigError
 
 if TYPE_CHECKING:
     from privbench.bench.jobs import Job
+    from privbench.bench.matrix import BenchConfig
     from privbench.bench.store import Store
 
 PACKAGED = ("quick", "default", "paper")
@@ -39,16 +40,15 @@ def bench_command(
     from privbench.bench.matrix import load_bench
 
     bench = load_bench(config_path(config), data=data)
-    from privbench.bench.jobs import expand  # torch and the data stack: only once the config is checked
-    from privbench.bench.store import Store
-
-    planned = expand(bench)
     root = out if out is not None else Path("results") / f"bench-{bench.name}"
     if dry_run:
+        from privbench.bench.jobs import expand  # torch and the data stack: only once the config is checked
+        from privbench.bench.store import Store
+
         store = Store.open(root, create=False) if (root / "store.json").exists() else None
-        show_plan(planned, store, output_format)
+        show_plan(expand(bench), store, output_format)
         return
-    run_bench(planned, root, jobs=jobs, ray=ray, output_format=output_format, progress=progress)
+    run_bench(bench, root, jobs=jobs, ray=ray, output_format=output_format, progress=progress)
 
 
 def config_path(config: str) -> Path:
@@ -61,16 +61,19 @@ def config_path(config: str) -> Path:
     return Path(str(resources.files("privbench").joinpath("configs", "bench", f"{config}.yaml")))
 
 
-def run_bench(planned: list[Job], root: Path, *, jobs: int, ray: str | None, output_format: OutputFormat,
+def run_bench(bench: BenchConfig, root: Path, *, jobs: int, ray: str | None, output_format: OutputFormat,
               progress: bool) -> None:
+    """Start the backend (its workers warm up while the jobs are resolved), then run every job."""
     from privbench.bench.backends import backend_for
     from privbench.bench.display import Display
     from privbench.bench.estimate import estimates
+    from privbench.bench.jobs import expand
     from privbench.bench.schedule import run_jobs
     from privbench.bench.store import Store
 
     backend = backend_for(str(root.resolve()), jobs=jobs, ray=ray)  # an unreachable cluster: before the store
     try:
+        planned = expand(bench)  # a setting a method refuses: before the store
         store = Store.open(root, create=True)
         guesses = estimates(planned, store.seconds())
         with Display(planned, guesses, enabled=progress and output_format is OutputFormat.table) as display:
