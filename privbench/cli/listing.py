@@ -12,6 +12,8 @@ from privbench.cli.app import app
 from privbench.cli.options import FormatOption, OutputFormat
 from privbench.config import PROFILES
 from privbench.attacks import ATTACKS
+from privbench.bench.targets import TARGETS
+from privbench.defences import DEFENCES
 from privbench.methods import ENGINES, METHODS, RNNS
 
 PROFILE_DESCRIPTIONS = {
@@ -22,15 +24,17 @@ PROFILE_DESCRIPTIONS = {
 
 
 def catalogue() -> dict[str, list[dict[str, str]]]:
-    """Methods, RNN heads, federated engines, attacks and profiles, each with its description."""
+    """Methods, RNN heads, federated engines, attacks, defences, the benchmark's attack targets and profiles,
+    each with its description."""
     pairs = {"methods": METHODS.items(), "rnns": RNNS.items(), "engines": ENGINES.items(),
-             "attacks": ATTACKS.items(), "profiles": [(n, PROFILE_DESCRIPTIONS[n]) for n in PROFILES]}
+             "attacks": ATTACKS.items(), "defences": DEFENCES.items(), "bench attacks": TARGETS.items(),
+             "profiles": [(n, PROFILE_DESCRIPTIONS[n]) for n in PROFILES]}
     return {kind: [{"name": n, "description": d} for n, d in entries] for kind, entries in pairs.items()}
 
 
 @app.command("list")
 def list_command(output_format: FormatOption = OutputFormat.table) -> None:
-    """List methods, RNN heads, federated engines, attacks and profiles."""
+    """List methods, RNN heads, federated engines, attacks, defences, bench attack targets and profiles."""
     items = catalogue()
     if output_format is OutputFormat.json:
         typer.echo(json.dumps(items, indent=2))
