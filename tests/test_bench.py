@@ -295,3 +295,22 @@ def test_a_data_folder_identity_changes_with_its_files(tiny_dataset, tmp_path):
     assert dataset_identity(str(copy), None)["id"] != before
     with pytest.raises(DatasetError, match="no such dataset folder"):
         dataset_identity(str(tmp_path / "absent"), None)
+
+
+@pytest.mark.slow
+def test_the_quick_benchmark_runs_every_method_and_attack_and_reports_them(tmp_path):
+    """`privbench bench quick` (what CI uses): 13 jobs complete, then one report over all of them."""
+    store = tmp_path / "quick"
+    result = bench("quick", "--out", str(store))
+    assert result.exit_code == 0, result.output
+    assert counts(result.output) == (13, 0, 0)
+    folders = [load_result(p) for p in (store / "runs").iterdir() if not p.name.startswith(".")]
+    assert sorted(f.name for f in folders if f.kind == "train") == ["au", "central", "fedavg"]
+    assert sorted(f.labels["target"] for f in folders if f.kind == "attack") == sorted(
+        ["reid", "demographics", "gradinv", *["reid_predictions"] * 3, *["demographics_predictions"] * 3,
+         "gradinv_updates"])
+    report = runner.invoke(app, ["report", str(store)])
+    assert report.exit_code == 0, report.output
+    html = Path(report.output.strip().splitlines()[-1])
+    assert html == store / "report" / "report.html" and html.stat().st_size > 10_000
+    assert "Claim (1)" in report.output and "Claim (2)" in report.output
