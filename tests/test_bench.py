@@ -66,6 +66,7 @@ def test_every_job_lands_in_the_store_as_a_result_folder_with_its_labels(tiny_st
     assert attacked.threat_model["release"] == "predictions"
     for name, folder in folders.items():
         assert name.endswith(folder.labels["bench_key"][:12])
+        assert folder.labels["dataset_identity"].startswith("synthetic-")
 
 
 def test_a_rerun_skips_every_complete_job_and_the_dry_run_says_so(tiny_store):

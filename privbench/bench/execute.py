@@ -41,7 +41,8 @@ def execute(job: Job, store_root: str, threads: int = 0) -> Finished:
         torch.set_num_threads(threads)
     store = Store(Path(store_root))
     started = time.perf_counter()
-    labels = {"bench_key": job.key, "job": job.label, "similar": job.similar, **job.axes}
+    labels = {"bench_key": job.key, "job": job.label, "similar": job.similar, "dataset_identity": job.dataset["id"],
+              **job.axes}
     try:
         _run(job, store, labels, Progress(enabled=False))
     except (OutputBusy, OutputExists):  # another bench is running it, or finished it since we looked
