@@ -141,5 +141,46 @@ class DeploymentSettings(Group):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PrivacySettings(Group):
-    """Differential-privacy settings: an empty slot, filled by the DP-SGD and client-level DP defences."""
+class DPSettings:
+    """DP-SGD (Opacus), off while ``epsilon`` is null; set as ``dp.KEY`` (docs/defences.md).
+
+    Each fold model is an (epsilon, delta)-DP release with respect to one privacy ``unit``: a ``window`` (Opacus's
+    example-level guarantee; a person contributes many windows, so it does not protect a person) or a
+    ``participant`` (user-level: Poisson-sampled participants, each contributing ``windows_per_participant``
+    windows whose gradients are summed and clipped as one). ``warmup`` is where ``central``'s frame warm-up
+    trains under DP: ``public`` (a synthetic population of other people, generator seed ``public_seed``: the
+    stand-in for public pretrained weights) or ``none``."""
+
+    epsilon: float | None
+    delta: float
+    max_grad_norm: float
+    accountant: Literal["prv", "rdp"]
+    unit: Literal["window", "participant"]
+    participants_per_step: float
+    windows_per_participant: int
+    warmup: Literal["public", "none"]
+    public_seed: int
+
+    @property
+    def enabled(self) -> bool:
+        return self.epsilon is not None
+
+    def __post_init__(self) -> None:
+        require(self.epsilon is None or self.epsilon > 0, f"epsilon must be positive, got {self.epsilon}")
+        require(0 < self.delta < 1, f"delta must be in (0, 1), got {self.delta}")
+        _positive(self, "max_grad_norm", "participants_per_step", "windows_per_participant")
+
+
+def check_dp(dp: DPSettings, optim: OptimiserSettings, frames: FrameSettings | None = None) -> None:
+    """What DP-SGD needs of a method's other settings (nothing while DP is off)."""
+    if not dp.enabled:
+        return
+    require(optim.loss != "ccc", "DP-SGD needs a loss that is a mean of per-window terms; the batch CCC loss "
+            "(loss=ccc) is not: use loss=ccc_window or loss=mse")
+    if frames is None:
+        return
+    require(frames.backbone.norm == "group", "DP-SGD needs backbone.norm=group: BatchNorm mixes the examples of "
+            "a batch (and its running statistics are not privatised)")
+    require(dp.unit == "participant" or frames.normalise != "person", "dp.unit=window with normalise=person: a "
+            "window's inputs depend on its participant's other frames, so the window-level guarantee would not "
+            "hold; use --set normalise=imagenet or dp.unit=participant")

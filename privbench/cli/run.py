@@ -12,6 +12,7 @@ from rich.table import Table
 
 from privbench.cli.app import app
 from privbench.cli.options import FormatOption, OutputFormat, ProfileOption, SetOption
+from privbench.defences import dp_assignments
 from privbench.errors import ConfigError
 from privbench.methods import ENGINES
 from privbench.progress import Progress
@@ -51,6 +52,9 @@ def run_command(
         help="fedavg only: inprocess, flower (Flower simulation) or deployment (needs --superlink).")] = None,
     superlink: Annotated[Optional[str], typer.Option(
         help="deployment engine: the SuperLink's Control API address, HOST:PORT.")] = None,
+    dp_epsilon: Annotated[Optional[float], typer.Option(
+        help="au, central: train with DP-SGD (Opacus) to this epsilon per fold model (docs/defences.md).")] = None,
+    dp_delta: Annotated[Optional[float], typer.Option(help="DP-SGD's delta (default 1e-5).")] = None,
     set_: SetOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Result folder (default results/<run_id>).")] = None,
     output_format: FormatOption = OutputFormat.table,
@@ -58,6 +62,10 @@ def run_command(
 ) -> None:
     """Train METHOD with an RNN head; CCC per fold; write a result folder (its path is the last line)."""
     assignments = list(set_ or []) + federated_assignments(method, engine, superlink)
+    if dp_epsilon is not None:
+        assignments = dp_assignments(method, dp_epsilon, delta=dp_delta, given=assignments)
+    elif dp_delta is not None:
+        raise ConfigError("--dp-delta needs --dp-epsilon")
     from privbench import experiment  # torch and the data stack: only once the options are checked
 
     spec = experiment.resolve(method, rnn, profile, seed, folds, device, data, assignments)
@@ -68,6 +76,8 @@ def run_command(
         return
     console = Console()
     console.print(*summary_tables(outcome))
+    if "privacy" in outcome.metrics:
+        console.print(privacy_line(outcome.metrics["privacy"]), highlight=False)
     for key, note in outcome.result.notes.items():
         console.print(f"{key.replace('_', ' ')}: {note}", highlight=False)
     typer.echo(str(outcome.path))
@@ -109,6 +119,14 @@ def summary_tables(outcome: RunOutcome) -> tuple[Table, Table]:
         label, fmt = EFFICIENCY_LABELS.get(key, (key, "{}"))
         cost.add_row(label, fmt.format(value))
     return accuracy, cost
+
+
+def privacy_line(privacy: dict) -> str:
+    """The DP guarantee of the run's fold models, in one line."""
+    return (f"privacy: ({privacy['epsilon']:.2f}, {privacy['delta']:g})-DP per fold model (the largest; target "
+            f"{privacy['target_epsilon']:g}), {privacy['accountant']} accountant, unit {privacy['unit']} "
+            f"({privacy['guarantee']}); noise multiplier {privacy['noise_multiplier']:.3f}, clipping norm "
+            f"{privacy['max_grad_norm']:g}, sample rate {privacy['sample_rate']:.4f}, {privacy['steps']} steps")
 
 
 def _mean_std(stats: dict) -> str:

@@ -47,6 +47,14 @@ class Normalizer:
         std = data.std(0)
         return cls(data.mean(0).astype(np.float32), np.where(std > 1e-8, std, 1.0).astype(np.float32))
 
+    @classmethod
+    def declared(cls, columns: list[str]) -> Normalizer:
+        """Data-independent scaling to about [-1, 1] from OpenFace's declared ranges (intensities ``AUxx_r`` in
+        [0, 5], presences ``AUxx_c`` in {0, 1}): what DP-SGD uses, since fitting on the training participants
+        would touch them outside the privacy accountant."""
+        top = np.array([5.0 if c.endswith("_r") else 1.0 for c in columns], np.float32)
+        return cls(top / 2, top / 2)
+
     def __call__(self, sequence: Sequence) -> Sequence:
         inputs = ((sequence.inputs - self.mean) / self.std).astype(np.float32)
         return Sequence(sequence.participant, inputs, sequence.labels)

@@ -117,6 +117,8 @@ def run(spec: RunSpec, out: Path | None = None, progress: Progress | None = None
             result = cross_validate(METHODS.get(spec.method), dataset, splits, spec.train, spec.rnn, spec.seed,
                                     device, progress)
         metrics = {**result.summary(), "efficiency": {**result.efficiency, "peak_rss_mb": memory.mb}}
+        if result.privacy:
+            metrics["privacy"] = result.privacy_summary()
         run_record = {
             "run_id": out.name, "kind": "train", "method": spec.method, "rnn": spec.rnn,
             "dataset": dataset.manifest.name, "dataset_path": str(dataset.root.resolve()), "seed": spec.seed,
@@ -126,5 +128,5 @@ def run(spec: RunSpec, out: Path | None = None, progress: Progress | None = None
         config = {**{k: v for k, v in dataclasses.asdict(spec).items() if k not in ("synthetic", "train")},
                   "synthetic": to_dict(spec.synthetic), "train": to_dict(spec.train)}
         write_result(folder, config, run_record, metrics, [f.row() for f in result.folds], updates=result.updates,
-                     predictions=result.predictions, labels=labels)
+                     predictions=result.predictions, models=result.models, labels=labels)
     return RunOutcome(out, spec, metrics, result)

@@ -19,6 +19,7 @@ from privbench.evaluate import efficiency
 from privbench.evaluate.metrics import ccc, pcc, rmse
 from privbench.methods.base import FoldOutput, Method
 from privbench.progress import Progress
+from privbench.results.models import FoldModel
 from privbench.types import ClientUpdate
 
 METRICS = {"ccc": ccc, "pcc": pcc, "rmse": rmse}
@@ -55,6 +56,16 @@ class CrossValidation:
     notes: dict[str, str]
     updates: list[ClientUpdate]
     predictions: pd.DataFrame  # out-of-fold predictions: predictions.csv
+    models: list[FoldModel]  # each fold's model, when the config keeps them (save_models)
+    privacy: list[dict[str, Any]]  # each fold model's DP accounting (empty without DP)
+
+    def privacy_summary(self) -> dict[str, Any]:
+        """metrics.json's ``privacy``: every fold's accounting and the largest epsilon (each fold model is its
+        own release); empty without DP."""
+        if not self.privacy:
+            return {}
+        worst = max(self.privacy, key=lambda p: p["epsilon"])
+        return {**{k: v for k, v in worst.items() if k != "fold"}, "folds": self.privacy}
 
     def summary(self) -> dict[str, Any]:
         """metrics.json's accuracy part: per metric and dimension, mean, std (ddof=1) and folds."""
@@ -115,6 +126,8 @@ def cross_validate(
     extras: dict[str, float] = {}  # method-specific measurements, summed over folds
     updates: list[ClientUpdate] = []
     predicted: list[pd.DataFrame] = []
+    models: list[FoldModel] = []
+    privacy: list[dict[str, Any]] = []
     task = progress.add("folds", total=len(splits))
     for split in splits:
         start = time.perf_counter()
@@ -134,6 +147,10 @@ def cross_validate(
         for key, value in output.efficiency.items():
             extras[key] = extras.get(key, 0) + value
         updates += [dataclasses.replace(u, fold=split.fold) for u in output.updates]
+        if getattr(config, "save_models", False):
+            models.append(fold_model(split, output))
+        if output.privacy:
+            privacy.append({"fold": split.fold, **output.privacy})
         records.append(FoldRecord(
             split.fold, split.test, score(labels, predictions), score(labels, constant),
             history.best_epoch + 1, len(history.train_loss), seconds, float(np.mean(history.epoch_seconds)),
@@ -153,4 +170,10 @@ def cross_validate(
         "parameters": efficiency.parameter_count(model),
         **extras,
     }
-    return CrossValidation(records, measures, output.notes, updates, pd.concat(predicted, ignore_index=True))
+    return CrossValidation(records, measures, output.notes, updates, pd.concat(predicted, ignore_index=True),
+                           models, privacy)
+
+
+def fold_model(split: Split, output: FoldOutput) -> FoldModel:
+    return FoldModel(fold=split.fold, state_dict=output.model.state_dict(), preprocessing=output.preprocessing,
+                     train=split.train, validation=split.validation, test=split.test)

@@ -12,14 +12,15 @@ from privbench.data.labels import gold_labels
 from privbench.data.layout import Dataset
 from privbench.data.splits import Split
 from privbench.data.windows import Normalizer, Sequence
+from privbench.defences import private_stage
 from privbench.errors import ConfigError
 from privbench.evaluate.metrics import mean_ccc
 from privbench.evaluate.predict import predict_sequence
 from privbench.methods.base import METHODS, FoldOutput
 from privbench.progress import Progress
-from privbench.settings import HeadSettings, OptimiserSettings, PrivacySettings, StoppingSettings, WindowSettings
+from privbench.settings import DPSettings, HeadSettings, OptimiserSettings, StoppingSettings, WindowSettings, check_dp
 from privbench.train.loop import fit
-from privbench.train.setup import au_model, au_training
+from privbench.train.setup import au_model, au_training, unwrapped
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,11 +31,13 @@ class AUConfig:
     head: HeadSettings
     optim: OptimiserSettings
     stopping: StoppingSettings
-    privacy: PrivacySettings
+    dp: DPSettings
+    save_models: bool
     epochs: int
 
     def __post_init__(self) -> None:
         require(self.epochs > 0, f"epochs must be positive, got {self.epochs}")
+        check_dp(self.dp, self.optim)
 
 
 def au_sequence(dataset: Dataset, pid: str) -> Sequence:
@@ -66,11 +69,13 @@ class AUMethod:
                 f"seq_len {config.windows.seq_len} is longer than participant {shortest.participant}'s "
                 f"{len(shortest.inputs)} frames"
             )
-        normalize = Normalizer.fit(train)
+        normalize = Normalizer.declared(dataset.manifest.au_columns) if config.dp.enabled else Normalizer.fit(train)
         train, validation, test = ([normalize(s) for s in part] for part in (train, validation, test))
         width = train[0].inputs.shape[1]
-        model = au_model(width, rnn, config.head).to(device)
-        setup = au_training(model, train, windows=config.windows, optim=config.optim, seed=seed)
+        model = au_model(width, rnn, config.head, dp_compatible=config.dp.enabled).to(device)
+        private = private_stage(config.dp, epochs=config.epochs, seed=seed)
+        setup = au_training(model, train, windows=config.windows, optim=config.optim, seed=seed,
+                            wrap=private or unwrapped)
 
         def predict(m: torch.nn.Module, seq: Sequence) -> np.ndarray:
             def fetch(start: int, stop: int) -> torch.Tensor:
@@ -90,6 +95,8 @@ class AUMethod:
             model=model,
             history=history,
             example_input=lambda frames: torch.randn(1, frames, width),
+            preprocessing={"mean": normalize.mean, "std": normalize.std},
+            privacy=private.accounting() if private else {},
         )
 
 

@@ -31,6 +31,8 @@ class FoldOutput:
     efficiency: dict[str, float] = field(default_factory=dict)  # method-specific measurements
     notes: dict[str, str] = field(default_factory=dict)  # facts a reader must see, e.g. where weights came from
     updates: list[ClientUpdate] = field(default_factory=list)  # federated client updates, when captured
+    preprocessing: dict[str, np.ndarray] = field(default_factory=dict)  # fitted input transforms the model needs
+    privacy: dict[str, Any] = field(default_factory=dict)  # the fold model's DP accounting (empty: no DP)
 
 
 class Method(Protocol):

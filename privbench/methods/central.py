@@ -7,23 +7,29 @@ from typing import Literal
 
 import torch
 
-from privbench.config import require
+from privbench.config import build, override, profile_values, require
+from privbench.data.frames import FrameSequence
+from privbench.data.generate import synthetic_dataset
+from privbench.data.synthetic import SyntheticConfig
+from privbench.defences import private_stage
+from privbench.errors import ConfigError
 from privbench.data.layout import Dataset
 from privbench.data.splits import Split
 from privbench.methods.base import METHODS, FoldOutput
-from privbench.methods.frame_fold import FrameFold
+from privbench.methods.frame_fold import FrameFold, frame_sequence
 from privbench.progress import Progress
 from privbench.settings import (
     FrameSettings,
     HeadSettings,
     OptimiserSettings,
-    PrivacySettings,
+    DPSettings,
     StoppingSettings,
     WindowSettings,
+    check_dp,
 )
 from privbench.train.frame_pretrain import pretrain_frames
 from privbench.train.loop import fit
-from privbench.train.setup import central_training
+from privbench.train.setup import central_training, unwrapped
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,7 +41,8 @@ class CentralConfig:
     optim: OptimiserSettings
     stopping: StoppingSettings
     frames: FrameSettings
-    privacy: PrivacySettings
+    dp: DPSettings
+    save_models: bool
     epochs: int
     lr_schedule: Literal["constant", "onecycle"]
     windows_per_epoch: int
@@ -45,6 +52,7 @@ class CentralConfig:
         require(self.epochs > 0 and self.windows_per_epoch > 0,
                 f"epochs and windows_per_epoch must be positive, got {self.epochs} and {self.windows_per_epoch}")
         require(self.num_workers >= 0, f"num_workers must be >= 0, got {self.num_workers}")
+        check_dp(self.dp, self.optim, self.frames)
 
 
 class CentralMethod:
@@ -60,16 +68,39 @@ class CentralMethod:
     ) -> FoldOutput:
         fold = FrameFold.prepare(dataset, split, config, rnn, seed, device)
         frames = config.frames
-        if frames.warmup_steps:
-            pretrain_frames(fold.model, fold.train, steps=frames.warmup_steps, batch_size=frames.warmup_batch,
+        warmup = warmup_frames(dataset, fold, config, progress)
+        if frames.warmup_steps and warmup:
+            pretrain_frames(fold.model, warmup, steps=frames.warmup_steps, batch_size=frames.warmup_batch,
                             lr=config.optim.lr, loss_name=config.optim.loss, seed=seed, device=device,
                             progress=progress, num_workers=config.num_workers)
+        private = private_stage(config.dp, epochs=config.epochs, seed=seed)
         setup = central_training(fold.model, fold.train, windows=config.windows, optim=config.optim, frames=frames,
                                  epochs=config.epochs, windows_per_epoch=config.windows_per_epoch,
-                                 schedule=config.lr_schedule, num_workers=config.num_workers, seed=seed)
+                                 schedule=config.lr_schedule, num_workers=config.num_workers, seed=seed,
+                                 wrap=private or unwrapped)
         history = fit(setup, epochs=config.epochs, device=device, progress=progress, model=fold.model,
                       validate=fold.validator, patience=config.stopping.patience)
-        return fold.output(history)
+        return fold.output(history, privacy=private.accounting() if private else {})
 
+
+def warmup_frames(dataset: Dataset, fold: FrameFold, config: CentralConfig, progress: Progress) -> list[FrameSequence]:
+    """What the frame warm-up trains on: the training participants; under DP-SGD, which they may not touch
+    outside the accountant, a public population of other people (``dp.warmup=public``: the quick synthetic
+    data with generator seed ``dp.public_seed``, the stand-in for public pretrained weights) or nothing."""
+    dp = config.dp
+    if not dp.enabled:
+        return fold.train
+    if dp.warmup == "none" or not config.frames.warmup_steps:
+        fold.notes["frame_warmup"] = "none (DP-SGD: the training participants are touched only by the accountant)"
+        return []
+    synthetic = override(build(SyntheticConfig, profile_values("synthetic", "quick"), "configs/synthetic.yaml"),
+                         [f"seed={dp.public_seed}", f"frame_size={dataset.manifest.frame_size or 32}"])
+    public = Dataset(synthetic_dataset(synthetic, True, progress))
+    if public.root.resolve() == dataset.root.resolve():
+        raise ConfigError(f"dp.public_seed {dp.public_seed} generates the private data set itself; choose another")
+    fold.notes["frame_warmup"] = (f"public synthetic population (generator seed {dp.public_seed}, "
+                                  f"{len(public.ids)} people), not the training participants")
+    transform = fold.train[0].transform
+    return [frame_sequence(public, pid, config.frames.frame_step, transform) for pid in public.ids]
 
 METHODS.register("central")(CentralMethod())

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from privbench.config import to_dict
+from privbench.config import require, to_dict
 from privbench.data.layout import Dataset
 from privbench.data.splits import Split
 from privbench.errors import ConfigError
@@ -23,7 +23,7 @@ from privbench.settings import (
     FrameSettings,
     HeadSettings,
     OptimiserSettings,
-    PrivacySettings,
+    DPSettings,
     StoppingSettings,
     WindowSettings,
 )
@@ -40,7 +40,12 @@ class FedAvgConfig:
     frames: FrameSettings
     federation: FederationSettings
     deployment: DeploymentSettings
-    privacy: PrivacySettings
+    dp: DPSettings
+    save_models: bool
+
+    def __post_init__(self) -> None:
+        require(not self.dp.enabled, "DP for fedavg (client-level DP, DP-SGD in clients, local DP) is not built "
+                "yet: --dp-epsilon applies to au and central")
 
 
 def local_training(config: FedAvgConfig) -> LocalTraining:

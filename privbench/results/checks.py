@@ -14,7 +14,7 @@ KINDS = ("train", "attack")
 REQUIRED_RUN_KEYS = ("run_id", "kind", "status")
 KIND_RUN_KEYS = {"train": ("method", "rnn", "seed"), "attack": ("attack", "seed")}
 ATTACK_KEYS = ("attack", "threat_model", "metrics", "baseline", "ci95")
-RESERVED = ("config.yaml", "metrics.json", "folds.csv", "predictions.csv", "updates.pt", "run.json")
+RESERVED = ("config.yaml", "metrics.json", "folds.csv", "predictions.csv", "updates.pt", "models", "run.json")
 
 
 class ResultError(InputError):

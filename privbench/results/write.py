@@ -52,12 +52,13 @@ def git_commit() -> str | None:
 
 
 def write_result(folder: Path, config: dict, run: dict, metrics: dict, rows: pd.DataFrame | list[dict[str, Any]], *,
-                 updates: list | None = None, predictions: pd.DataFrame | None = None,
+                 updates: list | None = None, models: list | None = None, predictions: pd.DataFrame | None = None,
                  tables: dict[str, pd.DataFrame] | None = None,
                  figures: dict[str, Callable[[Path], None]] | None = None, labels: dict[str, str] | None = None) -> None:
     """Write a train or attack result into ``folder`` (the claimed work folder of ``privbench.io.atomic_dir``):
     config.yaml, metrics.json (checked as ``load_result`` checks it), folds.csv (``rows``), ``updates.pt`` when
-    client updates were captured, ``predictions.csv``, each extra table (``name.csv`` -> table) and figure
+    client updates were captured, ``models/fold_<k>.pt`` for each fold model kept (``privbench.results.models``),
+    ``predictions.csv``, each extra table (``name.csv`` -> table) and figure
     (``name.png`` -> a function writing it) when given; run.json last, with ``labels`` when given."""
     clash = sorted(name for name in [*(tables or {}), *(figures or {})] if name in RESERVED or Path(name).name != name)
     if clash:
@@ -69,6 +70,10 @@ def write_result(folder: Path, config: dict, run: dict, metrics: dict, rows: pd.
         from privbench.types import save_updates  # torch: only runs that captured client updates need it
 
         save_updates(folder / "updates.pt", updates)
+    if models:
+        from privbench.results.models import save_fold_models  # torch, as above
+
+        save_fold_models(folder, models)
     (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     write_json(folder / "metrics.json", metrics)
     pd.DataFrame(rows).to_csv(folder / "folds.csv", index=False)
