@@ -32,8 +32,9 @@ def test_cli_prints_a_summary_and_the_result_path_last(quick_run):
 
 def test_result_folder_has_the_documented_files(quick_run):
     out, _ = quick_run
-    assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "folds.csv", "metrics.json", "predictions.csv",
-                                                     "run.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "folds.csv", "metrics.json", "models",
+                                                     "predictions.csv", "run.json"]
+    assert sorted(p.name for p in (out / "models").iterdir()) == [f"fold_{k}.pt" for k in range(4)]
     record = json.loads((out / "run.json").read_text())
     assert record["status"] == "complete" and record["kind"] == "train"
     assert {"run_id", "method", "rnn", "dataset", "seed", "profile", "started", "finished", "versions",

@@ -39,10 +39,10 @@ def save_fold_models(folder: Path, models: list[FoldModel]) -> None:
     """Write each fold's model into ``folder/models/`` (the claimed work folder of a run)."""
     (Path(folder) / MODELS_DIR).mkdir()
     for model in models:
-        torch.save({"format": MODELS_FORMAT, "version": MODELS_VERSION, "fold": model.fold,
+        torch.save({"format": MODELS_FORMAT, "version": MODELS_VERSION, "fold": int(model.fold),
                     "state_dict": {k: v.detach().cpu() for k, v in model.state_dict.items()},
                     "preprocessing": {k: torch.as_tensor(v) for k, v in model.preprocessing.items()},
-                    "train": list(model.train), "validation": list(model.validation), "test": list(model.test)},
+                    **{part: [str(p) for p in getattr(model, part)] for part in ("train", "validation", "test")}},
                    model_path(folder, model.fold))
 
 
