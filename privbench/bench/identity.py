@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 from privbench.data.generate import config_key
+from privbench.data.manifest import dataset_folder
 from privbench.data.synthetic import SyntheticConfig
 from privbench.errors import DatasetError
 
@@ -16,11 +16,8 @@ def dataset_identity(data: str, synthetic: SyntheticConfig | None) -> dict[str, 
     size of every file in it (a re-import or an edited table changes it)."""
     if synthetic is not None:
         return {"kind": "synthetic", "id": f"synthetic-{config_key(synthetic)}"}
-    root = Path(data)
+    root = dataset_folder(data)
     manifest = root / "manifest.json"
-    if not root.is_dir():
-        raise DatasetError(f"{root}: no such dataset folder" if not root.exists() else f"{root}: is a file, not a "
-                           "dataset folder")
     if not manifest.is_file():
         raise DatasetError(f"{root}: not a privbench dataset (no manifest.json)")
     digest = hashlib.sha256(manifest.read_bytes())

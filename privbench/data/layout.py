@@ -1,7 +1,8 @@
 """The privbench dataset layout: names and the checked reader (privbench.data.writer writes it).
 
 ```
-<dataset>/manifest.json      {"name", "fps", "au_columns", "frame_size", "annotators", "source", "version"}
+<dataset>/manifest.json      {"name", "fps", "au_columns", "frame_size", "annotators", "source", "version",
+                             "counts", "au_ranges" (optional)}
 <dataset>/participants.csv   participant_id, gender, age, language, ... (unknown -> empty)
 <dataset>/<pid>/aus.csv      timestamp, success, AU*_r (17), AU*_c (18); absent in a frames-only dataset
 <dataset>/<pid>/ratings.csv  timestamp, <dim>_<annotator>..., valence, arousal (gold standard)
@@ -15,102 +16,32 @@ Every table of a participant has one row per frame, in the same order.
 
 from __future__ import annotations
 
-import json
-import math
 import os
-from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from privbench.data.manifest import (  # noqa: F401  (re-exported: the layout's names)
+    AU_COLUMNS,
+    AU_INTENSITY,
+    AU_NUMBERS,
+    AU_PRESENCE,
+    AU_TOLERANCE,
+    IMAGE_FOLDER,
+    LAYOUT_VERSION,
+    AURange,
+    Manifest,
+    dataset_folder,
+)
 from privbench.errors import DatasetError
 
-LAYOUT_VERSION = 1
-AU_NUMBERS = ["01", "02", "04", "05", "06", "07", "09", "10", "12", "14", "15", "17", "20", "23", "25", "26", "45"]
-AU_INTENSITY = [f"AU{n}_r" for n in AU_NUMBERS]
-AU_PRESENCE = [f"AU{n}_c" for n in sorted(AU_NUMBERS + ["28"])]
-AU_COLUMNS = AU_INTENSITY + AU_PRESENCE
 DIMENSIONS = ("valence", "arousal")
 PARTICIPANT_COLUMNS = ["participant_id", "gender", "age", "language"]
 FRAME_INDEX_COLUMNS = ["timestamp", "face"]
-IMAGE_FOLDER = "image folder"  # the manifest source of `data import-images`: separate photos, not video
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # table values beyond it would turn into inf in the models
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What a dataset holds, as written to manifest.json."""
-
-    name: str
-    fps: float
-    au_columns: list[str] = field(default_factory=lambda: list(AU_COLUMNS))
-    frame_size: int | None = None
-    annotators: list[str] = field(default_factory=list)
-    source: str = "unknown"
-    version: int = LAYOUT_VERSION
-    counts: dict[str, int] = field(default_factory=dict)  # what an importer counted (masked rows, ...)
-
-    @classmethod
-    def load(cls, path: Path) -> Manifest:
-        try:
-            raw = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise DatasetError(f"{path.parent}: not a privbench dataset (no manifest.json)") from None
-        except json.JSONDecodeError as err:
-            raise DatasetError(f"{path}: malformed JSON ({err.msg}, line {err.lineno})") from None
-        except UnicodeDecodeError:
-            raise DatasetError(f"{path}: not a UTF-8 text file") from None
-        except (IsADirectoryError, PermissionError) as err:
-            raise DatasetError(f"{path}: cannot read ({err.strerror})") from None
-        if not isinstance(raw, dict):
-            raise DatasetError(f"{path}: expected a JSON object, found {type(raw).__name__}")
-        missing = {"name", "fps"} - set(raw)
-        if missing:
-            raise DatasetError(f"{path}: missing keys {sorted(missing)}")
-        unknown = set(raw) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise DatasetError(f"{path}: unknown keys {sorted(unknown)}")
-        for key, value in raw.items():
-            problem = _manifest_problem(key, value)
-            if problem:
-                raise DatasetError(f"{path}: {key} {problem}, found {json.dumps(value)[:40]}")
-        return cls(**raw)
-
-    @property
-    def separate_photos(self) -> bool:
-        """Whether the frames are separate photos (``data import-images``, one per second), not a video's
-        consecutive frames, of which neighbours are near copies."""
-        return self.source.startswith(IMAGE_FOLDER)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2)
-
-
-def _manifest_problem(key: str, value: Any) -> str | None:
-    """What is wrong with a manifest.json value (None if nothing)."""
-    if key in ("name", "source"):
-        return None if isinstance(value, str) else "must be a string"
-    if key == "fps":
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return None if number and math.isfinite(value) and value > 0 else "must be a positive number"
-    if key == "frame_size":
-        return None if value is None or _integer(value, 1) else "must be a positive integer or null"
-    if key in ("au_columns", "annotators"):
-        names = isinstance(value, list) and all(isinstance(v, str) and v for v in value)
-        return None if names and len(set(value)) == len(value) else "must be a list of distinct names"
-    if key == "version":
-        return None if _integer(value, 1) and value == LAYOUT_VERSION else f"must be {LAYOUT_VERSION}"
-    if key == "counts":
-        counts = isinstance(value, dict) and all(_integer(v, 0) for v in value.values())
-        return None if counts else "must map names to counts (integers >= 0)"
-    return None
-
-
-def _integer(value: Any, minimum: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
 def read_csv(path: Path, required: list[str], dtype: dict[str, type] | None = None) -> pd.DataFrame:
@@ -180,12 +111,34 @@ def check_flags(path: Path, table: pd.DataFrame, column: str) -> None:
         raise DatasetError(f"{path}: column {column} must hold 0 or 1")
 
 
-def check_aus(path: Path, table: pd.DataFrame, columns: list[str]) -> None:
-    """aus.csv on its own: rows, increasing timestamps, success 0/1, finite AU values."""
+def check_aus(path: Path, table: pd.DataFrame, manifest: Manifest) -> None:
+    """aus.csv on its own: rows, increasing timestamps, success 0/1, finite AU values, each in its
+    column's range (``Manifest.au_range``)."""
     check_rows(path, table)
     check_timestamps(path, table)
     check_flags(path, table, "success")
-    numbers(path, table, columns, "AU")
+    columns = manifest.au_columns
+    check_au_ranges(path, numbers(path, table, columns, "AU"), columns, manifest)
+
+
+def check_au_ranges(path: Path, values: np.ndarray, columns: list[str], manifest: Manifest,
+                    rows: np.ndarray | None = None) -> None:
+    """Every AU value [N, len(columns)] within its column's range (never clipped): else one error
+    naming the data row (``rows``: the file's data row of each value row, 0-based), column and value."""
+    for j, column in enumerate(columns):
+        rule = manifest.au_range(column)
+        bad = _outside(values[:, j], rule) if rule is not None else None
+        if bad is not None and bad.any():
+            i = int(np.argmax(bad))
+            row = i if rows is None else int(rows[i])
+            raise DatasetError(f"{path}: AU value out of range ({values[i, j]:g}) (data row {row + 1}, column "
+                               f"{column}: {rule.describe()})")
+
+
+def _outside(values: np.ndarray, rule: AURange) -> np.ndarray:
+    if rule.binary:
+        return (np.abs(values - rule.low) > AU_TOLERANCE) & (np.abs(values - rule.high) > AU_TOLERANCE)
+    return (values < rule.low - AU_TOLERANCE) | (values > rule.high + AU_TOLERANCE)
 
 
 def check_ratings(path: Path, table: pd.DataFrame) -> None:
@@ -260,9 +213,7 @@ class Dataset:
     """
 
     def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise DatasetError(f"{self.root}: no such dataset folder")
+        self.root = dataset_folder(root)
         self.manifest = Manifest.load(self.root / "manifest.json")
         self._tables: dict[Path, pd.DataFrame] = {}
 
@@ -311,7 +262,7 @@ class Dataset:
         table = read_csv(path, ["timestamp", *self.manifest.au_columns])
         if "success" not in table.columns:
             table["success"] = 1
-        check_aus(path, table, self.manifest.au_columns)
+        check_aus(path, table, self.manifest)
         return table
 
     def timestamps(self, pid: str) -> np.ndarray:

@@ -3,7 +3,9 @@
 Column names are stripped (some builds write ", " separators), ``face_id`` may be absent (older
 versions), rows with ``success == 0`` or a confidence under the threshold are masked (success 0,
 AU values 0) and counted, and masked runs of at most ``max_gap`` rows can be filled by linear
-interpolation (presences rounded), which keeps success 1 and is counted separately.
+interpolation (presences rounded), which keeps success 1 and is counted separately. AU values must
+lie in OpenFace's ranges (intensities in [0, 5], presences 0 or 1, each within 0.01): a value outside is
+refused, naming its row and column, never clipped.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from privbench.data.importers.participants import match_files, participant_ids
 from privbench.data.importers.ratings import read_ratings_csv
 from privbench.data.importers.summary import ImportSummary
 from privbench.data.importers.tables import numeric, read_delimited, require_columns
-from privbench.data.layout import AU_COLUMNS, AU_PRESENCE, Manifest
+from privbench.data.layout import AU_COLUMNS, AU_PRESENCE, Manifest, check_au_ranges
 from privbench.data.writer import DatasetWriter
 from privbench.errors import DatasetError
 from privbench.progress import Progress
 
 KEPT = {"timestamp", "success", "confidence", "face_id", *AU_COLUMNS}
+OPENFACE = Manifest(name="OpenFace", fps=1.0)  # its AU ranges: the defaults (docs/data.md)
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,11 @@ def read_openface(path: Path) -> pd.DataFrame:
     require_columns(table, AU_COLUMNS, path, "AU column")
     if "face_id" in table.columns:
         face = numeric(table, ["face_id"], path)[:, 0]
-        table = table[face == face.min()].reset_index(drop=True)
+        table = table[face == face.min()]
+    rows, table = table.index.to_numpy(), table.reset_index(drop=True)  # rows: the file's data rows
     columns = ["timestamp", "success", *AU_COLUMNS] + (["confidence"] if "confidence" in table.columns else [])
     values = pd.DataFrame(numeric(table, columns, path), columns=columns)
+    check_au_ranges(path, values[AU_COLUMNS].to_numpy(), AU_COLUMNS, OPENFACE, rows)
     if len(values) < 2:
         raise DatasetError(f"{path}: fewer than two rows")
     steps = np.diff(values["timestamp"].to_numpy())
