@@ -263,3 +263,16 @@ def test_reconstructions_are_rebuilt_from_the_npz_without_the_png(store, tmp_pat
     invoke("report", str(folder), "--out", str(tmp_path / "out"))
     rebuilt = [p for p in (tmp_path / "out").iterdir() if p.name.startswith("reconstructions-")]
     assert len(rebuilt) == 1 and rebuilt[0].read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_dp_run_is_its_own_row_with_its_epsilon_and_the_budget_plot(store, tmp_path):
+    """A DP-SGD run made by hand (no benchmark label) is reported apart from the undefended one."""
+    dp = tmp_path / "dp"
+    invoke("run", "--method", "au", "--rnn", "bigru", "--folds", "2", *DATA, "--dp-epsilon", "4", "--set", "epochs=2",
+           "--out", str(dp))
+    invoke("report", str(store / "runs" / "au-0"), str(dp), "--out", str(tmp_path / "report"))
+    table = pd.read_csv(tmp_path / "report" / "accuracy.csv").set_index("defence")
+    spent = json.loads((dp / "metrics.json").read_text())["privacy"]["epsilon"]
+    assert table.loc["dpsgd-window-e4", "epsilon"] == pytest.approx(spent) and spent <= 4
+    assert table.loc["dpsgd-window-e4", "dp_unit"] == "window" and pd.isna(table.loc["none", "epsilon"])
+    assert (tmp_path / "report" / "privacy_budget.png").stat().st_size > 10_000

@@ -20,12 +20,15 @@ if TYPE_CHECKING:
     from privbench.bench.matrix import BenchConfig
     from privbench.bench.store import Store
 
-PACKAGED = ("quick", "default", "paper")
+def packaged() -> list[str]:
+    """The bench configs that ship with privbench (configs/bench/*.yaml), by name."""
+    folder = resources.files("privbench").joinpath("configs", "bench")
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
 @app.command("bench")
 def bench_command(
-    config: Annotated[str, typer.Argument(help="A bench YAML, or a packaged one: quick, default, paper.")],
+    config: Annotated[str, typer.Argument(help="A bench YAML, or a packaged one: quick, default, paper, dp.")],
     out: Annotated[Optional[Path], typer.Option(help="The results store (default results/bench-<config name>).")] = None,
     jobs: Annotated[int, typer.Option(help="Jobs at once, each in its own process on this machine.")] = 1,
     ray: Annotated[Optional[str], typer.Option(
@@ -54,9 +57,9 @@ def bench_command(
 def config_path(config: str) -> Path:
     """A file path as given, else a packaged bench config by name."""
     path = Path(config)
-    if path.exists() or config not in PACKAGED:
+    if path.exists() or config not in packaged():
         if not path.exists():
-            raise ConfigError(f"{config}: no such bench config (packaged: {', '.join(PACKAGED)})")
+            raise ConfigError(f"{config}: no such bench config (packaged: {', '.join(packaged())})")
         return path
     return Path(str(resources.files("privbench").joinpath("configs", "bench", f"{config}.yaml")))
 

@@ -97,6 +97,7 @@ class AUMethod:
             example_input=lambda frames: torch.randn(1, frames, width),
             preprocessing={"mean": normalize.mean, "std": normalize.std},
             privacy=private.accounting() if private else {},
+            notes=private.notes(loss=config.optim.loss, validation=len(validation)) if private else {},
         )
 
 

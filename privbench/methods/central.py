@@ -80,6 +80,8 @@ class CentralMethod:
                                  wrap=private or unwrapped)
         history = fit(setup, epochs=config.epochs, device=device, progress=progress, model=fold.model,
                       validate=fold.validator, patience=config.stopping.patience)
+        if private:
+            fold.notes.update(private.notes(loss=config.optim.loss, validation=len(fold.validation)))
         return fold.output(history, privacy=private.accounting() if private else {})
 
 

@@ -60,6 +60,9 @@ def _accuracy_row(group: tuple[str, ...], runs: list[TrainRun]) -> dict:
             values = [v for r in runs for v in r.folder.metrics.get("baseline", {}).get("constant", {})
                       .get(name, {}).get(dim, {}).get("folds", [])]
             row[f"constant_{name}_{dim}"] = mean(values) if values else None
+    budgets = [r.folder.metrics.get("privacy", {}) for r in runs]
+    row["epsilon"] = max((b["epsilon"] for b in budgets if "epsilon" in b), default=None)
+    row["dp_unit"] = next((b["unit"] for b in budgets if "unit" in b), None)
     paper = paper_ccc(method, head, defence)
     row["paper_ccc_valence"], row["paper_ccc_arousal"] = paper if paper else (None, None)
     return row
@@ -77,10 +80,12 @@ def accuracy_table(trains: list[TrainRun]) -> Table:
         **{f"RMSE {d} (constant)": [f"{number(m)} ({number(c)})" for m, c in
                                      zip(data[f"rmse_{d}_mean"], data[f"constant_rmse_{d}"])] for d in DIMENSIONS},
         "constant CCC": [number(c) for c in data["constant_ccc_valence"]],
+        "ε (unit)": [DASH if pd.isna(e) else f"{number(e, 2)} ({u})" for e, u in zip(data["epsilon"], data["dp_unit"])],
         **{f"paper: CCC {d}": [number(v) for v in data[f"paper_ccc_{d}"]] for d in DIMENSIONS},
     })
     caption = ("Accuracy (the paper's Table II): CCC mean ± std over all folds of all seeds, and the std of the "
-               "seeds' means (a dash with one seed); RMSE beside the "
+               "seeds' means (a dash with one seed); ε: the DP-SGD budget spent, the largest over folds and "
+               "seeds, with its privacy unit (a dash: no DP); RMSE beside the "
                f"constant predictor's; the 'paper:' columns are {PAPER}, not this store's data.")
     return Table("accuracy", caption, data, shown)
 

@@ -16,9 +16,15 @@ DIMENSIONS = ("valence", "arousal")
 
 
 def defence_of(folder: ResultFolder) -> str:
-    """``run.json`` ``labels.defence`` (written by the benchmark), else "none"."""
+    """``run.json`` ``labels.defence`` (written by the benchmark); else, for a DP-SGD run made by hand, its
+    mechanism as the benchmark would name it (``dpsgd-window-e3``); else "none"."""
     labels = folder.run.get("labels")
-    return str(labels.get("defence") or "none") if isinstance(labels, dict) else "none"
+    if isinstance(labels, dict) and labels.get("defence"):
+        return str(labels["defence"])
+    privacy = folder.metrics.get("privacy") if folder.kind == "train" else None
+    if isinstance(privacy, dict) and privacy.get("mechanism") == "dp-sgd":
+        return f"dpsgd-{privacy.get('unit')}-e{privacy.get('target_epsilon'):g}"
+    return "none"
 
 
 def data_tag(folder: ResultFolder, tagged: bool) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from privbench.report.accuracy import accuracy_table, efficiency_table
+from privbench.report.budget import budget_plot
 from privbench.report.dataset import data_sets, data_summary
 from privbench.report.document import Bullets, Document, Section, Table
 from privbench.report.figures import reconstructions, segment_length
@@ -71,8 +72,8 @@ def findings_table(judged: tuple[Finding, ...]) -> Table:
 def _accuracy(trains: list[TrainRun]) -> Section:
     if not trains:
         return Section("Accuracy", ("No train run among the inputs.",))
-    figure = ccc_per_fold(trains)
-    return Section("Accuracy", tuple(b for b in (accuracy_table(trains), figure) if b is not None))
+    blocks = (accuracy_table(trains), ccc_per_fold(trains), budget_plot(trains))
+    return Section("Accuracy", tuple(b for b in blocks if b is not None))
 
 
 def _efficiency(trains: list[TrainRun]) -> Section:

@@ -97,6 +97,12 @@ class DPSGD:
         optimizer.attach_step_hook(self.accountant.get_optimizer_hook_fn(sample_rate=self.sample_rate))
         return dataclasses.replace(setup, model=model, optimizer=optimizer, loader=loader, steps_per_epoch=None)
 
+    def notes(self, *, loss: str, validation: int) -> dict[str, str]:
+        """What a reader of a DP run must know beside its epsilon: the loss it minimised and who chose the epoch."""
+        chooser = (f"{validation} validation participant(s) per fold choose the kept epoch: the guarantee covers "
+                   "the training participants, not them" if validation else "no validation: the last epoch is kept")
+        return {"dp_loss": f"{loss}, a mean of per-window terms (DP-SGD clips per unit)", "dp_validation": chooser}
+
     def accounting(self) -> dict[str, Any]:
         """The privacy record of what this stage trained (metrics.json ``privacy`` per fold)."""
         if self.accountant is None:
