@@ -63,12 +63,18 @@ def write_big_dataset(root: Path, gigabytes: float) -> SyntheticConfig:
     return cfg
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def store_arguments(description: str, workdir: Path) -> argparse.Namespace:
+    """--gigabytes (the frame store's size) and --workdir (emptied now)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gigabytes", type=float, default=4.2)
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/privbench-mem"))
+    parser.add_argument("--workdir", type=Path, default=workdir)
     args = parser.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)
+    return args
+
+
+def main() -> None:
+    args = store_arguments(__doc__, Path("/tmp/privbench-mem"))
     data = args.workdir / "data"
     start = time.perf_counter()
     write_big_dataset(data, args.gigabytes)

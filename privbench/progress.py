@@ -1,6 +1,8 @@
-"""Progress bars for long work (rich, on stderr); silent when disabled (library use, tests)."""
+"""Progress bars for long work (rich, on stderr); silent when disabled (library use, tests), but for notes."""
 
 from __future__ import annotations
+
+import sys
 
 from rich.console import Console
 from rich.progress import (
@@ -45,3 +47,11 @@ class Progress:
     def remove(self, task: int) -> None:
         if self._bars is not None:
             self._bars.remove_task(task)
+
+    def note(self, message: str) -> None:
+        """One line on stderr, also when the bars are disabled: something the user should know (data
+        regenerated, ...), printed above the bars when they show."""
+        if self._bars is not None:
+            self._bars.console.print(message, highlight=False, markup=False, soft_wrap=True)
+        else:
+            print(message, file=sys.stderr, flush=True)

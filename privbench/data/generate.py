@@ -2,8 +2,10 @@
 
 A cache entry is ``<cache>/synthetic/<key>/`` (key: a hash of the settings). One process at a time
 works on an entry, holding an exclusive lock on ``<key>.lock`` beside it; others wait, then reuse
-its work. ``cache.json``, written last, records every file's size (and the tables' sha256): an
-entry that does not match it, or has none (an interrupted generation), is generated again.
+its work. ``cache.json``, written last, records every file's size and sha256 (the frame files'
+too, hashed streamed, several at a time): an entry that does not match it, or has none (an
+interrupted generation), is generated again, with one line saying why. The frame files' hashes
+are checked only when a use needs the frames (an AU run does not pay for them).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hashlib
 import json
 import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -50,6 +53,7 @@ from privbench.progress import Progress
 CONFIG_FILE = "synthetic.yaml"
 GENERATOR_VERSION = 2  # 2: stationary smooth noise (session means vary per person; docs/data.md)
 CACHE_RECORD = "cache.json"
+HASH_CHUNK = 8 << 20  # bytes read at a time when hashing a file
 
 
 def cache_root() -> Path:
@@ -65,11 +69,16 @@ def config_key(cfg: SyntheticConfig) -> str:
 
 
 def synthetic_dataset(cfg: SyntheticConfig, need_frames: bool, progress: Progress) -> Path:
-    """The cached dataset for ``cfg`` (generated on first use); frames are rendered when first needed."""
+    """The cached dataset for ``cfg`` (generated on first use); frames are rendered when first needed.
+    An entry that does not match its record (with ``need_frames``, frame contents included) is
+    generated again, with one line saying why."""
     key = config_key(cfg)
     root = cache_root() / "synthetic" / key
     with _entry_lock(root.with_name(f"{key}.lock"), progress):
-        if not entry_intact(root):
+        problem = entry_problem(root, frames=need_frames)
+        if problem is not None:
+            if root.exists():
+                progress.note(f"synthetic data cache {root}: {problem}; generating the entry again")
             write_synthetic(cfg, root, force=True, frames=need_frames, progress=progress)
         elif need_frames and Dataset(root).manifest.frame_size is None:
             add_frames(root, cfg, progress)
@@ -98,35 +107,60 @@ def _entry_lock(path: Path, progress: Progress) -> Iterator[None]:
         yield
 
 
-def entry_intact(root: Path) -> bool:
-    """Whether ``root`` has a cache record and every file in it has its recorded size and hash."""
+def entry_intact(root: Path, frames: bool = True) -> bool:
+    """Whether ``root`` matches its cache record (``entry_problem`` finds nothing)."""
+    return entry_problem(root, frames) is None
+
+
+def entry_problem(root: Path, frames: bool) -> str | None:
+    """What makes the entry ``root`` differ from its cache record, in a few words (None if nothing):
+    a file missing or of another size, or a table whose sha256 differs; with ``frames``, also a frame
+    file whose sha256 differs or was never recorded."""
     try:
         files = json.loads((root / CACHE_RECORD).read_text())["files"]
-        return bool(files) and all(_file_matches(root / name, entry) for name, entry in files.items())
-    except (OSError, ValueError, TypeError, KeyError):
-        return False
+        if not files:
+            return "empty cache record"
+        for name, entry in files.items():
+            size = (root / name).stat().st_size
+            if size != entry["size"]:
+                return f"{name} holds {size:,} bytes, {entry['size']:,} when it was written"
+        checked = {name: entry.get("sha256") for name, entry in files.items() if frames or not name.endswith(".npy")}
+    except FileNotFoundError as err:
+        return f"{Path(err.filename).name} missing" + (" (an interrupted generation)" if err.filename.endswith(
+            CACHE_RECORD) else "")
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return "unreadable cache record"
+    unrecorded = [name for name, digest in checked.items() if digest is None]
+    if unrecorded:
+        return f"no checksum recorded for {unrecorded[0]} (cached by an older privbench)"
+    digests = file_digests([root / name for name in checked])
+    changed = [name for name, digest in checked.items() if digests[root / name] != digest]
+    return f"{changed[0]} does not match its checksum (changed since it was written)" if changed else None
 
 
-def _file_matches(path: Path, entry: dict) -> bool:
-    """Size first (a stat); the hash only where recorded (the tables, not the frames)."""
-    sha256 = entry.get("sha256")
-    return path.stat().st_size == entry["size"] and (sha256 is None or _sha256(path) == sha256)
+def file_digests(paths: list[Path]) -> dict[Path, str]:
+    """The sha256 of each file, read in chunks (never whole), several files at a time (hashlib
+    releases the GIL)."""
+    with ThreadPoolExecutor(max_workers=max(1, min(len(paths), os.cpu_count() or 1))) as pool:
+        return dict(zip(paths, pool.map(_sha256, paths)))
 
 
 def _write_record(root: Path) -> None:
-    """Record the size of every file of the entry, and the sha256 of all but the frame files (cheap)."""
-    files = {}
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        if path.name != CACHE_RECORD:
-            entry = {"size": path.stat().st_size}
-            if path.suffix != ".npy":
-                entry["sha256"] = _sha256(path)
-            files[path.relative_to(root).as_posix()] = entry
+    """Record the size and sha256 of every file of the entry."""
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".") and p.name != CACHE_RECORD)
+    digests = file_digests(paths)
+    files = {p.relative_to(root).as_posix(): {"size": p.stat().st_size, "sha256": digests[p]} for p in paths}
     write_text(root / CACHE_RECORD, json.dumps({"files": files}, indent=1) + "\n")
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with open(path, "rb", buffering=0) as handle:
+        buffer = bytearray(HASH_CHUNK)
+        view = memoryview(buffer)
+        while count := handle.readinto(buffer):
+            digest.update(view[:count])
+    return digest.hexdigest()
 
 
 def write_synthetic(cfg: SyntheticConfig, out: Path, force: bool, frames: bool, progress: Progress) -> Path:
