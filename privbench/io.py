@@ -9,6 +9,7 @@ released by the kernel) is taken over and its partial folder cleared.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import math
@@ -40,7 +41,7 @@ class OutputClaim:
         try:
             self.out.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise InputError(f"{self.out.parent}: cannot create folder ({err.strerror})") from None
+            raise cannot_create(Path(err.filename or self.out.parent), self.out, err) from None
         self.lock_path = self.out.with_name(f".{self.out.name}.lock")
         self.tmp = self.out.with_name(f".{self.out.name}.partial")
         self._fd = self._lock()
@@ -59,7 +60,7 @@ class OutputClaim:
             try:
                 fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as err:
-                raise InputError(f"{self.out.parent}: cannot write there ({err.strerror})") from None
+                raise cannot_create(self.lock_path, self.out, err) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -106,6 +107,20 @@ class OutputClaim:
         """Remove the work folder and release; ``out`` is untouched."""
         shutil.rmtree(self.tmp, ignore_errors=True)
         self._unlock()
+
+
+def cannot_create(path: Path, out: Path, err: OSError) -> InputError:
+    """One line for ``path`` (on the way to the output ``out``) that could not be created, naming what
+    is in the way: a file where a folder should be, or a folder that takes no new entries (/proc)."""
+    parent = path if path.exists() and not path.is_dir() else path.parent  # a file in the way, else its folder
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return InputError(f"{parent}: is a file, not a folder, so {out} cannot be created in it")
+    if err.errno == errno.ENOENT:  # the folder exists, yet creating in it says "no such file": /proc, /sys
+        return InputError(f"{parent}: takes no new files or folders, so {out} cannot be created there "
+                          f"(creating {path.name}: {err.strerror})")
+    return InputError(f"{parent}: cannot write there ({err.strerror})")
 
 
 @contextmanager

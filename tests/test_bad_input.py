@@ -105,7 +105,8 @@ def test_au_only_dataset_is_refused_by_run(tiny_dataset, tmp_path):
     for pid in ("P01", "P02", "P03", "P04", "P05", "P06"):
         (data / pid / "ratings.csv").unlink()
     result = invoke(*RUN, "--folds", "2", "--data", str(data), "--out", str(tmp_path / "r"))
-    assert_clean_failure(result, "AU-only", tmp_path / "r")
+    assert_clean_failure(result, "no ratings.csv for any participant", tmp_path / "r")
+    assert "the attacks can use it, `run` cannot" in result.output
 
 
 def test_synth_refuses_to_overwrite(tmp_path):

@@ -126,3 +126,20 @@ def _check_frames(dataset: Dataset, pid: str, rows: int, tally: _Tally) -> None:
         raise DatasetError(f"{path}: frame shape {frames.shape[1:]} differs from {tally.shape}")
     tally.shape = tuple(frames.shape[1:])
     tally.with_frames += 1
+
+
+def check_trainable(dataset: Dataset, report: DatasetReport, method: str, needs_frames: bool) -> None:
+    """What ``run --method METHOD`` needs of every participant (gold ratings, and face frames or action
+    units), checked before any fold is made, so a refusal names what the data lacks, not a fold count."""
+    ids = dataset.ids
+    needs = [("ratings.csv", dataset.has_ratings, "ratings, the gold standard it learns")]
+    needs.append(("frames.npy", dataset.has_frames, "face frames") if needs_frames
+                 else ("aus.csv", dataset.has_aus, "action units"))
+    for file, has, what in needs:
+        missing = [pid for pid in ids if not has(pid)]
+        if missing:
+            scope = "any participant" if len(missing) == len(ids) else f"{missing[0]} ({len(missing)} of {len(ids)})"
+            holds = "is AU-only" if report.kinds == ["action units"] else f"holds {' and '.join(report.kinds)}"
+            attacks = ": the attacks can use it, `run` cannot" if file == "ratings.csv" and not report.with_ratings else ""
+            raise DatasetError(f"{dataset.root}: no {file} for {scope}; --method {method} needs {what} (this "
+                               f"dataset {holds}{attacks})")

@@ -14,7 +14,7 @@ from privbench.data.generate import synthetic_dataset
 from privbench.data.layout import Dataset
 from privbench.data.splits import make_splits
 from privbench.data.synthetic import SyntheticConfig
-from privbench.data.validate import validate
+from privbench.data.validate import check_trainable, validate
 from privbench.errors import ConfigError
 from privbench.evaluate.efficiency import PeakMemory
 from privbench.io import atomic_dir
@@ -80,11 +80,12 @@ def resolve_data(data: str, profile: str, assignments: list[str]) -> tuple[Synth
 
 def open_dataset(spec: RunSpec, progress: Progress) -> Dataset:
     """The run's dataset, checked whole by ``data validate``'s checks before any training, so a
-    broken file stops the run at once with the line ``validate`` would print."""
+    broken file stops the run at once with the line ``validate`` would print, and checked to hold
+    what the method needs (ratings, its input) before any fold is made."""
     runner = METHODS.get(spec.method)
     root = synthetic_dataset(spec.synthetic, runner.needs_frames, progress) if spec.synthetic else Path(spec.data)
     dataset = Dataset(root)
-    validate(dataset)
+    check_trainable(dataset, validate(dataset), spec.method, runner.needs_frames)
     return dataset
 
 
