@@ -20,15 +20,16 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
 EXPECTED_STATUS = {("run", "--format", "xml"): 2}  # an option error; the others succeed
 
 
-def measure(args: tuple[str, ...]) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of one `python -m privbench ARGS`."""
+def measure(args: tuple[str, ...], expected: int | None = None) -> tuple[float, float]:
+    """Seconds and peak RSS (MB) of one `python -m privbench ARGS`, which must exit ``expected``
+    (default: EXPECTED_STATUS's, else 0)."""
     start = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "privbench", *args],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != EXPECTED_STATUS.get(args, 0):
+    if child.returncode != (EXPECTED_STATUS.get(args, 0) if expected is None else expected):
         raise SystemExit(f"privbench {' '.join(args)} exited {child.returncode}")
     return seconds, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
 

@@ -1,7 +1,10 @@
 """A refusal names its real cause: what the data cannot serve before any fold arithmetic, a file given
 as a dataset folder, an output folder whose parent takes no files."""
 
+import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +92,42 @@ def test_an_output_under_a_file_names_the_file(tmp_path):
     result = invoke("run", "--profile", "quick", "--no-progress", "--out", out)
     assert_clean_failure(result, f"{tmp_path / 'notes.txt'}: is a file, not a folder, so {out} cannot be created in it")
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+# --- a refusal of a bad value or path comes before torch, Flower or the data stack is imported ---------------
+
+HEAVY = ("torch", "flwr", "pandas", "numpy", "scipy")
+EARLY_REFUSALS = [
+    (["run", "--set", "lr=-1"], "lr must be positive"),
+    (["run", "--set", "epochs=0"], "epochs must be positive"),
+    (["run", "--method", "central", "--set", "num_workers=-1"], "num_workers must be >= 0"),
+    (["run", "--method", "fedavg", "--set", "client_fraction=2"], "client_fraction"),
+    (["run", "--set", "colour=blue"], "unknown key 'colour'"),
+    (["run", "--set", "data.participants=1"], "data.participants must be in 2..10,000"),
+    (["run", "--rnn", "lstm"], "unknown rnn 'lstm'"),
+    (["run", "--folds", "1"], "--folds must be at least 2"),
+    (["run", "--folds", "11", "--profile", "quick"], "--folds 11 is more than the 10 participants"),
+    (["run", "--data", "/nonexistent/privbench"], "no such dataset folder"),
+    (["run", "--data", "/proc/self/status"], "is a file, not a dataset folder"),
+    (["run", "--data", "/"], "not a privbench dataset (no manifest.json)"),
+    (["run", "--out", "/proc/privbench-x"], "/proc: takes no new files or folders"),
+    (["attack", "reid", "--data", "/nonexistent/privbench"], "no such dataset folder"),
+    (["attack", "gradinv", "--out", "/proc/privbench-x"], "/proc: takes no new files or folders"),
+]
+
+
+def test_bad_values_and_paths_are_refused_before_any_heavy_import():
+    """Each refusal in a fresh interpreter: exit 2, its line, and none of HEAVY imported (what made them
+    take 3-16 s; benchmarks/refusal_time.py measures the time)."""
+    probe = (
+        "import contextlib, io, json, sys\nfrom privbench.cli import app\nargs, heavy = json.loads(sys.argv[1]), {}\n"
+        "err = io.StringIO()\nwith contextlib.redirect_stderr(err):\n    try:\n        app(args)\n"
+        "    except SystemExit as done:\n        status = done.code\n"
+        f"print(json.dumps([status, err.getvalue(), [m for m in {HEAVY!r} if m in sys.modules]]))"
+    )
+    for args, needle in EARLY_REFUSALS:
+        done = subprocess.run([sys.executable, "-c", probe, json.dumps(args)], capture_output=True, text=True,
+                              timeout=120)
+        status, stderr, heavy = json.loads(done.stdout.strip().splitlines()[-1])
+        assert (status, heavy) == (2, []), (args, stderr, heavy)
+        assert stderr.count("\n") == 1 and needle in stderr, (args, stderr)

@@ -77,6 +77,9 @@ def gradinv_command(
 def run_command(attack: str, *, data: str, profile: str, seed: int, from_run: Path | None,
                 assignments: list[str], out: Path | None, output_format: OutputFormat, progress: bool) -> None:
     """Resolve, run and report one attack (shared by every attack command)."""
+    from privbench.experiment.spec import check_paths
+
+    check_paths(data, out)  # before the data stack and torch are imported
     from privbench.attacks import ATTACKS
     from privbench.attacks.runner import resolve, run_attack
     from privbench.progress import Progress

@@ -66,9 +66,10 @@ def run_command(
         assignments = dp_assignments(method, dp_epsilon, delta=dp_delta, given=assignments)
     elif dp_delta is not None:
         raise ConfigError("--dp-delta needs --dp-epsilon")
-    from privbench import experiment  # torch and the data stack: only once the options are checked
+    from privbench import experiment  # torch-free: settings and paths are checked before torch is imported
 
     spec = experiment.resolve(method, rnn, profile, seed, folds, device, data, assignments)
+    experiment.check_before_run(spec, out)
     with Progress(enabled=progress and output_format is OutputFormat.table) as bars:
         outcome = experiment.run(spec, out, bars)
     if output_format is OutputFormat.json:

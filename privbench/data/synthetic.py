@@ -13,12 +13,16 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import lfilter
 
-from privbench.config import require
 from privbench.data.layout import AU_INTENSITY, AU_NUMBERS, AU_PRESENCE
+from privbench.data.synthetic_config import (  # noqa: F401  (re-exported)
+    MAX_FRAMES,
+    MAX_PARTICIPANTS,
+    RECOLA_ANNOTATORS,
+    SyntheticConfig,
+)
 
 LANGUAGES = ("French", "Italian", "German")
 LANGUAGE_SHARES = (0.6, 0.25, 0.15)
-RECOLA_ANNOTATORS = ("FM1", "FM2", "FM3", "FF1", "FF2", "FF3")
 
 # FACS-motivated drive of each AU intensity by the positive / negative parts of valence and arousal
 # and by speech (columns: v+, v-, a+, a-, speech). Smile: AU06+AU12; sadness/anger/disgust: AU04,
@@ -36,54 +40,7 @@ _BASELINE = np.array([0.2, 0.15, 0.3, 0.2, 0.2, 0.4, 0.05, 0.2, 0.3, 0.3, 0.2, 0
 _GENDER_SHIFT = {n: s for n, s in zip(("06", "12", "04", "17", "01"), (0.35, 0.45, -0.3, -0.25, 0.25))}
 _AGE_SHIFT = {n: s for n, s in zip(("07", "04", "12", "45"), (0.35, 0.25, -0.2, 0.3))}
 _SYLLABLES_PER_SECOND = {"French": 5.0, "Italian": 6.5, "German": 4.0}
-MAX_PARTICIPANTS = 10_000
-MAX_FRAMES = 360_000  # per participant; beyond this the generator's arrays no longer fit a laptop's memory
 _STREAMS = {"person": 1, "affect": 2, "annotators": 3, "aus": 4, "face": 5, "render": 6}
-
-
-@dataclass(frozen=True)
-class SyntheticConfig:
-    """Knobs of the generator (configs/synthetic.yaml documents each)."""
-
-    participants: int
-    seconds: float
-    fps: float
-    frame_size: int
-    frame_nuisance: float
-    seed: int
-    annotators: int
-    identity_strength: float
-    demographic_strength: float
-    affect_timescale: float
-    expression_noise: float
-    au_noise: float
-    rating_noise: float
-    rating_delay: float
-
-    def __post_init__(self) -> None:
-        require(2 <= self.participants <= MAX_PARTICIPANTS,
-                f"data.participants must be in 2..{MAX_PARTICIPANTS:,}, got {self.participants}")
-        require(self.seconds > 0 and self.fps > 0, "data.seconds and data.fps must be positive")
-        require(self.frames >= 10, f"data.seconds x data.fps gives {self.frames} frames; need at least 10")
-        require(self.frames <= MAX_FRAMES, f"data.seconds x data.fps gives {float(self.frames):.3g} frames per "
-                f"participant; at most {MAX_FRAMES:,} (4 hours at 25 fps)")
-        require(16 <= self.frame_size <= 256, f"data.frame_size must be in 16..256, got {self.frame_size}")
-        require(self.annotators >= 1, f"data.annotators must be at least 1, got {self.annotators}")
-        for name in ("identity_strength", "demographic_strength", "frame_nuisance", "expression_noise", "au_noise",
-                     "rating_noise",
-                     "rating_delay"):
-            require(getattr(self, name) >= 0, f"data.{name} must be >= 0, got {getattr(self, name)}")
-        require(self.affect_timescale > 0, "data.affect_timescale must be positive")
-
-    @property
-    def frames(self) -> int:
-        return int(round(self.seconds * self.fps))
-
-    @property
-    def annotator_names(self) -> list[str]:
-        if self.annotators <= len(RECOLA_ANNOTATORS):
-            return list(RECOLA_ANNOTATORS[: self.annotators])
-        return [f"A{i + 1}" for i in range(self.annotators)]
 
 
 @dataclass(frozen=True)

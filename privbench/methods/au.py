@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-from privbench.config import require
 from privbench.data.labels import gold_labels
 from privbench.data.layout import Dataset
 from privbench.data.splits import Split
@@ -17,27 +14,10 @@ from privbench.errors import ConfigError
 from privbench.evaluate.metrics import mean_ccc
 from privbench.evaluate.predict import predict_sequence
 from privbench.methods.base import METHODS, FoldOutput
+from privbench.methods.configs import AUConfig
 from privbench.progress import Progress
-from privbench.settings import DPSettings, HeadSettings, OptimiserSettings, StoppingSettings, WindowSettings, check_dp
 from privbench.train.loop import fit
 from privbench.train.setup import au_model, au_training, unwrapped
-
-
-@dataclass(frozen=True, kw_only=True)
-class AUConfig:
-    """Settings of the ``au`` method (configs/au.yaml documents each key)."""
-
-    windows: WindowSettings
-    head: HeadSettings
-    optim: OptimiserSettings
-    stopping: StoppingSettings
-    dp: DPSettings
-    save_models: bool
-    epochs: int
-
-    def __post_init__(self) -> None:
-        require(self.epochs > 0, f"epochs must be positive, got {self.epochs}")
-        check_dp(self.dp, self.optim)
 
 
 def au_sequence(dataset: Dataset, pid: str) -> Sequence:

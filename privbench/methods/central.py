@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import torch
 
-from privbench.config import build, override, profile_values, require
+from privbench.config import build, override, profile_values
 from privbench.data.frames import FrameSequence
 from privbench.data.generate import synthetic_dataset
 from privbench.data.synthetic import SyntheticConfig
@@ -16,43 +13,12 @@ from privbench.errors import ConfigError
 from privbench.data.layout import Dataset
 from privbench.data.splits import Split
 from privbench.methods.base import METHODS, FoldOutput
+from privbench.methods.configs import CentralConfig
 from privbench.methods.frame_fold import FrameFold, frame_sequence
 from privbench.progress import Progress
-from privbench.settings import (
-    FrameSettings,
-    HeadSettings,
-    OptimiserSettings,
-    DPSettings,
-    StoppingSettings,
-    WindowSettings,
-    check_dp,
-)
 from privbench.train.frame_pretrain import pretrain_frames
 from privbench.train.loop import fit
 from privbench.train.setup import central_training, unwrapped
-
-
-@dataclass(frozen=True, kw_only=True)
-class CentralConfig:
-    """Settings of the ``central`` method (configs/central.yaml documents each key)."""
-
-    windows: WindowSettings
-    head: HeadSettings
-    optim: OptimiserSettings
-    stopping: StoppingSettings
-    frames: FrameSettings
-    dp: DPSettings
-    save_models: bool
-    epochs: int
-    lr_schedule: Literal["constant", "onecycle"]
-    windows_per_epoch: int
-    num_workers: int
-
-    def __post_init__(self) -> None:
-        require(self.epochs > 0 and self.windows_per_epoch > 0,
-                f"epochs and windows_per_epoch must be positive, got {self.epochs} and {self.windows_per_epoch}")
-        require(self.num_workers >= 0, f"num_workers must be >= 0, got {self.num_workers}")
-        check_dp(self.dp, self.optim, self.frames)
 
 
 class CentralMethod:

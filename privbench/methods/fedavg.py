@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
-from privbench.config import require, to_dict
+from privbench.config import to_dict
 from privbench.data.layout import Dataset
 from privbench.data.splits import Split
 from privbench.errors import ConfigError
@@ -15,37 +13,9 @@ from privbench.federated.engine import FoldContext
 from privbench.federated.server import FederationPlan
 from privbench.methods import ENGINES
 from privbench.methods.base import METHODS, FoldOutput
+from privbench.methods.configs import FedAvgConfig
 from privbench.methods.frame_fold import FrameFold
 from privbench.progress import Progress
-from privbench.settings import (
-    DeploymentSettings,
-    FederationSettings,
-    FrameSettings,
-    HeadSettings,
-    OptimiserSettings,
-    DPSettings,
-    StoppingSettings,
-    WindowSettings,
-)
-
-
-@dataclass(frozen=True, kw_only=True)
-class FedAvgConfig:
-    """Settings of the ``fedavg`` method (configs/fedavg.yaml documents each key)."""
-
-    windows: WindowSettings
-    head: HeadSettings
-    optim: OptimiserSettings
-    stopping: StoppingSettings
-    frames: FrameSettings
-    federation: FederationSettings
-    deployment: DeploymentSettings
-    dp: DPSettings
-    save_models: bool
-
-    def __post_init__(self) -> None:
-        require(not self.dp.enabled, "DP for fedavg (client-level DP, DP-SGD in clients, local DP) is not built "
-                "yet: --dp-epsilon applies to au and central")
 
 
 def local_training(config: FedAvgConfig) -> LocalTraining:
