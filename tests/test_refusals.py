@@ -113,6 +113,8 @@ EARLY_REFUSALS = [
     (["run", "--out", "/proc/privbench-x"], "/proc: takes no new files or folders"),
     (["attack", "reid", "--data", "/nonexistent/privbench"], "no such dataset folder"),
     (["attack", "gradinv", "--out", "/proc/privbench-x"], "/proc: takes no new files or folders"),
+    (["data", "synth", "--set", "participants=1", "--out", "/proc/privbench-x"], "data.participants must be in"),
+    (["data", "synth", "--out", "/proc/privbench-x"], "/proc: takes no new files or folders"),
 ]
 
 

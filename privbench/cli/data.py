@@ -29,11 +29,14 @@ def synth_command(
     force: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
     """Generate the synthetic RECOLA-like dataset (docs/data.md) into OUT."""
-    from privbench.data.generate import write_synthetic
-    from privbench.data.synthetic import SyntheticConfig
+    from privbench.data.synthetic_config import SyntheticConfig
+    from privbench.io import OutputClaim
 
     cfg = build(SyntheticConfig, profile_values("synthetic", profile), "configs/synthetic.yaml")
     cfg = override(cfg, [a.removeprefix("data.") for a in set_ or []])
+    OutputClaim(out, force=force).abandon()  # a bad setting or --out: refused before the data stack is imported
+    from privbench.data.generate import write_synthetic
+
     with Progress() as bars:
         write_synthetic(cfg, out, force=force, frames=frames, progress=bars)
     typer.echo(str(out))
