@@ -149,12 +149,15 @@ class DPSettings:
     ``participant`` (user-level: Poisson-sampled participants, each contributing ``windows_per_participant``
     windows whose gradients are summed and clipped as one). ``warmup`` is where ``central``'s frame warm-up
     trains under DP: ``public`` (a synthetic population of other people, generator seed ``public_seed``: the
-    stand-in for public pretrained weights) or ``none``."""
+    stand-in for public pretrained weights) or ``none``. ``mode``: ``dpsgd`` for ``au`` and ``central``; for
+    ``fedavg`` the client-level mechanisms ``server``, ``client`` and ``local`` (``privbench.defences.federated``;
+    their unit is always the participant, and ``max_grad_norm`` bounds each client's update)."""
 
     epsilon: float | None
     delta: float
     max_grad_norm: float
     accountant: Literal["prv", "rdp"]
+    mode: Literal["dpsgd", "server", "client", "local"]
     unit: Literal["window", "participant"]
     participants_per_step: float
     windows_per_participant: int
@@ -165,6 +168,11 @@ class DPSettings:
     def enabled(self) -> bool:
         return self.epsilon is not None
 
+    @property
+    def per_example(self) -> bool:
+        """DP-SGD: the model needs Opacus's per-example gradients (client-level DP clips whole updates)."""
+        return self.enabled and self.mode == "dpsgd"
+
     def __post_init__(self) -> None:
         require(self.epsilon is None or self.epsilon > 0, f"epsilon must be positive, got {self.epsilon}")
         require(0 < self.delta < 1, f"delta must be in (0, 1), got {self.delta}")
@@ -172,9 +180,11 @@ class DPSettings:
 
 
 def check_dp(dp: DPSettings, optim: OptimiserSettings, frames: FrameSettings | None = None) -> None:
-    """What DP-SGD needs of a method's other settings (nothing while DP is off)."""
+    """What DP-SGD needs of ``au``'s and ``central``'s other settings (nothing while DP is off)."""
     if not dp.enabled:
         return
+    require(dp.mode == "dpsgd", f"dp.mode={dp.mode} is a federated mechanism (fedavg); au and central train with "
+            "dp.mode=dpsgd")
     require(optim.loss != "ccc", "DP-SGD needs a loss that is a mean of per-window terms; the batch CCC loss "
             "(loss=ccc) is not: use loss=ccc_window or loss=mse")
     if frames is None:
@@ -184,3 +194,15 @@ def check_dp(dp: DPSettings, optim: OptimiserSettings, frames: FrameSettings | N
     require(dp.unit == "participant" or frames.normalise != "person", "dp.unit=window with normalise=person: a "
             "window's inputs depend on its participant's other frames, so the window-level guarantee would not "
             "hold; use --set normalise=imagenet or dp.unit=participant")
+
+
+def check_federated_dp(dp: DPSettings, frames: FrameSettings, federation: FederationSettings) -> None:
+    """What client-level DP needs of ``fedavg``'s other settings (nothing while DP is off)."""
+    if not dp.enabled:
+        return
+    require(dp.mode != "dpsgd", "dp.mode=dpsgd (DP-SGD inside each client) is not built for fedavg yet; use "
+            "dp.mode=server, client or local")
+    require(frames.backbone.norm == "group", "client-level DP needs backbone.norm=group: noise on BatchNorm's "
+            "running statistics breaks them")
+    require(dp.mode == "local" or federation.aggregation == "mean", f"dp.mode={dp.mode} needs aggregation=mean: "
+            "a weighted mean lets one client's example count scale its update past the clipping bound")

@@ -130,7 +130,7 @@ def test_the_frame_requirements_are_added_unless_the_user_chose():
     assert "normalise=imagenet" in dp_assignments("central", 3.0)
     assert DEFENCES.get("dpsgd-window-e3").assignments_for("dpsgd-window-e3", "central")[:2] == \
         ["dp.unit=window", "dp.epsilon=3.0"]
-    with pytest.raises(ConfigError, match="applies to au, central, not fedavg"):
+    with pytest.raises(ConfigError, match="applies to au, central, not fedavg"):  # DP-SGD; fedavg has dpfed-*
         DEFENCES.get("dpsgd-window-e3").assignments_for("dpsgd-window-e3", "fedavg")
 
 
@@ -141,7 +141,7 @@ def test_the_frame_requirements_are_added_unless_the_user_chose():
     (["--method", "au", "--dp-epsilon", "1", "--set", "loss=ccc"], "the batch CCC loss"),
     (["--method", "central", "--dp-epsilon", "1", "--set", "backbone.norm=batch"], "backbone.norm=group"),
     (["--method", "central", "--dp-epsilon", "1", "--set", "normalise=person"], "window-level guarantee"),
-    (["--method", "fedavg", "--dp-epsilon", "1"], "applies to au and central"),
+    (["--method", "fedavg", "--dp-epsilon", "1", "--set", "dp.mode=dpsgd"], "not built for fedavg yet"),
     (["--method", "au", "--dp-epsilon", "1", "--dp-delta", "0.2", "--folds", "2"], "must be below 1 / the"),
 ])
 def test_impossible_dp_settings_are_refused_in_one_line(tiny_dataset, tmp_path, args, needle):

@@ -61,7 +61,7 @@ def attack_captured(dataset: Dataset, config, *, run_dir: Path, seed: int, progr
     first = updates[0].training
     threat = {"update": f"captured weight delta (round {config.updates_round}, "
                         f"{'frame warm-up' if first.get('warmup') else 'windows'})",
-              "source": str(run.folder), "model": "resnet18", "norm": run.train["backbone"]["norm"],
+              "source": str(run.folder), "defence": run.defence, "model": "resnet18", "norm": run.train["backbone"]["norm"],
               "batchnorm": "train", "frame_size": side, "batch": views[0].examples,
               "local_steps": views[0].training.steps, "loss": views[0].training.loss,
               "normalise": run.normalise, "known_targets": False, "targets": "unknown to the attacker; not scored",

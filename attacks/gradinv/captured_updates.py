@@ -33,6 +33,14 @@ from privbench.train.loop import one_cycle
 from privbench.types import ClientUpdate, load_updates
 
 
+DEFENCE_SEEN = {  # client-level DP as the honest-but-curious server sees each client's update
+    "server": "dp.mode=server: the server adds its noise after it has seen each update, so the defence gives no "
+              "protection against this adversary (attacked anyway)",
+    "client": "dp.mode=client: clipped on the client; the server sees the clipped update",
+    "local": "dp.mode=local: clipped and noised on the client; the server sees the noised update",
+}
+
+
 @dataclass(frozen=True)
 class CapturedRun:
     """A fedavg run's settings (its config.yaml) and its captured updates."""
@@ -56,6 +64,14 @@ class CapturedRun:
     @property
     def frame_step(self) -> int:
         return int(self.train["frame_step"])
+
+    @property
+    def defence(self) -> str:
+        """What client-level DP did to the captured updates, against this adversary (the server)."""
+        dp = self.train.get("dp") or {}
+        if dp.get("epsilon") is None:
+            return "none"
+        return DEFENCE_SEEN.get(dp.get("mode"), f"dp.mode={dp.get('mode')}") + f" (epsilon {dp['epsilon']:g})"
 
 
 def load_run(folder: Path) -> CapturedRun:

@@ -127,7 +127,8 @@ def privacy_line(privacy: dict) -> str:
     return (f"privacy: ({privacy['epsilon']:.2f}, {privacy['delta']:g})-DP per fold model (the largest; target "
             f"{privacy['target_epsilon']:g}), {privacy['accountant']} accountant, unit {privacy['unit']} "
             f"({privacy['guarantee']}); noise multiplier {privacy['noise_multiplier']:.3f}, clipping norm "
-            f"{privacy['max_grad_norm']:g}, sample rate {privacy['sample_rate']:.4f}, {privacy['steps']} steps")
+            f"{privacy['max_grad_norm']:g}, sample rate {privacy['sample_rate']:.4f}, "
+            + (f"{privacy['steps']} steps" if "steps" in privacy else f"{privacy['rounds']} rounds"))
 
 
 def _mean_std(stats: dict) -> str:

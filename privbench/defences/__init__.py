@@ -2,12 +2,14 @@
 it on and the methods it applies to. The benchmark's ``defences`` axis takes its values from here.
 
 ``none`` is the undefended system; ``dpsgd-<unit>-e<epsilon>`` are DP-SGD (``privbench.defences.dpsgd``) at
-epsilon 1, 3 and 8 with the window or the participant as the privacy unit. The federated mechanisms and the
-AU release transforms register here as they are built.
+epsilon 1, 3 and 8 with the window or the participant as the privacy unit; ``dpfed-<mode>-e<epsilon>`` are
+FedAvg's client-level mechanisms (``privbench.defences.federated``). The AU release transforms register here
+as they are built.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +19,11 @@ from privbench.settings import DPSettings
 
 if TYPE_CHECKING:
     from privbench.defences.dpsgd import DPSGD
+
+# Opacus's notices that docs/defences.md states: seeded noise (not a secure random source), RDP's order
+# range, backward hooks on inputs without gradients
+for _message in ("Secure RNG turned off", "Optimal order is the largest alpha", "Full backward hook is firing"):
+    warnings.filterwarnings("ignore", message=f".*{_message}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,31 +44,33 @@ class Defence:
         return list(self.assignments)
 
 
-DP_METHODS = ("au", "central")
-FRAME_REQUIREMENTS = ("loss=ccc_window", "backbone.norm=group")  # what DP-SGD needs of a frame model
+DP_METHODS = ("au", "central", "fedavg")
+FRAME_REQUIREMENTS = {"central": ("loss=ccc_window", "backbone.norm=group"),  # what DP needs of a frame model
+                      "fedavg": ("backbone.norm=group",)}
 
 
 def dp_assignments(method: str, epsilon: float, *, delta: float | None = None,
                    given: list[str] | tuple[str, ...] = ()) -> list[str]:
-    """``--dp-epsilon`` / ``--dp-delta`` as ``--set`` assignments, with what DP-SGD needs of ``method``'s other
-    settings (a per-window loss, GroupNorm, a data-independent frame normalisation under the window unit)
+    """``--dp-epsilon`` / ``--dp-delta`` as ``--set`` assignments, with what DP needs of ``method``'s other
+    settings (GroupNorm; for DP-SGD on ``central`` a per-window loss and, under the window unit, a data-independent
+    frame normalisation)
     wherever ``given`` (the user's own assignments) does not set that key: the user's choice is kept, and
     checked."""
     if method not in DP_METHODS:
-        raise ConfigError(f"--dp-epsilon applies to {' and '.join(DP_METHODS)}; DP for {method} (client-level DP, "
-                          "DP-SGD in clients, local DP) is not built yet")
+        raise ConfigError(f"--dp-epsilon applies to {', '.join(DP_METHODS)}, not {method}")
     if epsilon <= 0:
         raise ConfigError(f"--dp-epsilon must be positive, got {epsilon}")
     wanted = [f"dp.epsilon={epsilon}"] + ([f"dp.delta={delta}"] if delta is not None else [])
     keys = {a.partition("=")[0].strip() for a in given}
-    if method != "au":
-        unit = next((a.partition("=")[2].strip() for a in given if a.partition("=")[0].strip() == "dp.unit"), "window")
-        wanted += [*FRAME_REQUIREMENTS, *(["normalise=imagenet"] if unit == "window" else [])]
+    wanted += FRAME_REQUIREMENTS.get(method, ())
+    unit = next((a.partition("=")[2].strip() for a in given if a.partition("=")[0].strip() == "dp.unit"), "window")
+    if method == "central" and unit == "window":
+        wanted.append("normalise=imagenet")
     return [*given, *(a for a in wanted if a.partition("=")[0] not in keys)]
 
 
 class DPDefence(Defence):
-    """DP-SGD at a target epsilon, as the benchmark's defence axis applies it (``dp_assignments``)."""
+    """DP at a target epsilon, as the benchmark's defence axis applies it (``dp_assignments``)."""
 
     def assignments_for(self, name: str, method: str) -> list[str]:
         super().assignments_for(name, method)
@@ -69,13 +78,20 @@ class DPDefence(Defence):
         return dp_assignments(method, epsilon, given=[a for a in self.assignments if not a.startswith("dp.epsilon=")])
 
 
+FEDERATED_MODES = {"server": "noise added by the server", "client": "clipped on the client, noise added by the "
+                   "server", "local": "clipped and noised on each client (local DP)"}
 DEFENCES: Registry[Defence] = Registry("defence")
 DEFENCES.register("none", "no defence: the system as the paper describes it")(Defence())
 for _epsilon in (1, 3, 8):
     for _unit in ("window", "participant"):
         DEFENCES.register(f"dpsgd-{_unit}-e{_epsilon}", f"DP-SGD (Opacus) at epsilon {_epsilon}, delta 1e-5, the "
                           f"{_unit} as the privacy unit")(
-            DPDefence(assignments=(f"dp.epsilon={_epsilon}", f"dp.unit={_unit}"), methods=DP_METHODS))
+            DPDefence(assignments=(f"dp.epsilon={_epsilon}", f"dp.unit={_unit}"), methods=("au", "central")))
+for _epsilon in (1, 3, 8):
+    for _mode, _what in FEDERATED_MODES.items():
+        DEFENCES.register(f"dpfed-{_mode}-e{_epsilon}", f"client-level DP for FedAvg at epsilon {_epsilon}, delta "
+                          f"1e-5: {_what}")(
+            DPDefence(assignments=(f"dp.epsilon={_epsilon}", f"dp.mode={_mode}"), methods=("fedavg",)))
 
 
 

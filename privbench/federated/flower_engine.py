@@ -110,6 +110,8 @@ def grid_executor(grid: Grid, client_ids: list[str], *, seed: int, timeout: floa
         config = ConfigRecord({"seed": client_seed(seed, round_), "round": round_, **(settings or {})})
         messages = [Message(RecordDict({"arrays": arrays, "config": config}), dst_node_id=node_of[cid],
                             message_type="train") for cid in chosen if cid in node_of]
+        if not messages:  # an empty round (Poisson sampling under DP), or no node holds a chosen client
+            return [], len(chosen)
         results = []
         for reply in grid.send_and_receive(messages, timeout=timeout):
             if not reply.has_content():

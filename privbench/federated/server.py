@@ -65,6 +65,7 @@ class FederatedHistory(FitHistory):
     dropped: int = 0
     updates: list[ClientUpdate] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)  # facts the engine reports (e.g. the SuperLink)
+    privacy: dict[str, Any] = field(default_factory=dict)  # client-level DP's accounting (privbench.defences)
 
 
 @dataclass

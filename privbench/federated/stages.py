@@ -106,7 +106,8 @@ def momentum(state: RoundState) -> None:
 def account(state: RoundState) -> None:
     """Reads the round: adds bytes each way (serialised global weights per chosen and per kept client),
     client seconds, the parallel time (slowest client + the stages after ``execute``), frames, the mean
-    client loss and drops to the history. A non-finite mean loss stops the run."""
+    client loss (NaN for a round without clients, which only Poisson sampling gives) and drops to the
+    history. A non-finite mean loss of a round with clients stops the run."""
     history, training = state.run.history, state.run.training
     message = serialized_size(state.global_weights)  # every client's weights have the same shapes
     history.bytes_down += message * len(state.chosen)
@@ -115,9 +116,13 @@ def account(state: RoundState) -> None:
     history.client_seconds += sum(r.seconds for r in state.results)
     names = list(state.seconds)
     server = names[names.index("execute") + 1:] if "execute" in names else names
-    history.seconds_parallel += max(r.seconds for r in state.results) + sum(state.seconds[n] for n in server)
+    history.seconds_parallel += max((r.seconds for r in state.results), default=0.0) + sum(state.seconds[n]
+                                                                                       for n in server)
     per_example = 1 if training.is_warmup(state.round) else training.seq_len * training.local_epochs
     history.frames_seen += sum(r.examples * per_example for r in state.results)
+    if not state.results:  # an empty round of Poisson sampling (DP): no client, no loss
+        history.train_loss.append(math.nan)
+        return
     history.train_loss.append(float(np.mean([r.loss for r in state.results])))
     if not np.isfinite(history.train_loss[-1]):
         raise DivergedError(f"training diverged: mean client loss {history.train_loss[-1]} in round {state.round + 1}")

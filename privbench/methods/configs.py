@@ -20,6 +20,7 @@ from privbench.settings import (
     StoppingSettings,
     WindowSettings,
     check_dp,
+    check_federated_dp,
 )
 
 
@@ -78,8 +79,7 @@ class FedAvgConfig:
     save_models: bool
 
     def __post_init__(self) -> None:
-        require(not self.dp.enabled, "DP for fedavg (client-level DP, DP-SGD in clients, local DP) is not built "
-                "yet: --dp-epsilon applies to au and central")
+        check_federated_dp(self.dp, self.frames, self.federation)
 
 
 CONFIG_TYPES: dict[str, type] = {"au": AUConfig, "central": CentralConfig, "fedavg": FedAvgConfig}

@@ -10,7 +10,7 @@ from privbench.data.splits import Split
 from privbench.errors import ConfigError
 from privbench.federated.client import LocalTraining
 from privbench.federated.engine import FoldContext
-from privbench.federated.server import FederationPlan
+from privbench.federated.server import FederationPlan, ServerStep
 from privbench.methods import ENGINES
 from privbench.methods.base import METHODS, FoldOutput
 from privbench.methods.configs import FedAvgConfig
@@ -52,9 +52,11 @@ class FedAvgMethod:
                               "training participants")
         engine = ENGINES.get(config.deployment.engine)
         fold = FrameFold.prepare(dataset, split, config, rnn, seed, device, local_train=engine.local_data)
+        # an engine whose server runs elsewhere (deployment) builds the step from the settings it is sent
+        server = server_step(config, len(split.train)) if engine.local_data else None
         history = engine(fold.model, {s.participant: s for s in fold.train}, training=local_training(config),
                          plan=federation_plan(config), validator=fold.validator, seed=seed, device=device,
-                         progress=progress, fold=fold_context(dataset, split, config, rnn))
+                         progress=progress, fold=fold_context(dataset, split, config, rnn), server=server)
         fold.notes.update({"engine": config.deployment.engine, **history.notes})
         return fold.output(
             history,
@@ -63,7 +65,19 @@ class FedAvgMethod:
                         "bytes_up": history.bytes_up, "bytes_down": history.bytes_down,
                         "rounds": len(history.train_loss), "dropped_clients": history.dropped},
             updates=history.updates,
+            privacy=history.privacy,
         )
+
+
+def server_step(config: FedAvgConfig, clients: int) -> ServerStep | None:
+    """The server step the settings ask for: client-level DP's (``dp.mode``, privbench.defences.federated) for
+    ``clients`` training participants, or None (the standard step)."""
+    if not config.dp.enabled:
+        return None
+    from privbench.defences.federated import dp_step  # opacus: only DP runs import it
+
+    return dp_step(config.dp, clients=clients, rounds=config.federation.rounds,
+                   client_fraction=config.federation.client_fraction)
 
 
 def fold_context(dataset: Dataset, split: Split, config: FedAvgConfig, rnn: str) -> FoldContext:

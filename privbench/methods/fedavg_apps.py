@@ -31,7 +31,7 @@ from privbench.federated.flower_engine import grid_executor, identity_reply, tra
 from privbench.federated.inprocess import run_rounds
 from privbench.federated.server import FederationPlan
 from privbench.io import atomic_dir
-from privbench.methods.fedavg import FedAvgConfig
+from privbench.methods.fedavg import FedAvgConfig, server_step
 from privbench.methods.frame_fold import FrameFold, build_model, frame_sequence
 from privbench.progress import Progress
 from privbench.settings import BackboneConfig, FrameSettings, HeadSettings
@@ -109,7 +109,8 @@ def main(grid: Grid, context: Context) -> None:
     spec = ClientSpec(rnn=job.rnn, head=config.head, frames=config.frames, training=training)
     execute = grid_executor(grid, job.train, seed=job.seed, timeout=plan.client_timeout, settings=spec.message())
     history = run_rounds(fold.model, job.train, training=training, plan=plan, validator=fold.validator,
-                         seed=job.seed, progress=Progress(enabled=False), execute=execute)
+                         seed=job.seed, progress=Progress(enabled=False), execute=execute,
+                         server=server_step(config, len(job.train)))
     with atomic_dir(job_path.parent / "result") as out:
         torch.save({k: v.cpu() for k, v in fold.model.state_dict().items()}, out / RESULT_WEIGHTS)
         torch.save(history, out / RESULT_HISTORY)

@@ -69,7 +69,7 @@ class FrameFold:
         if shortest is not None and config.windows.seq_len > len(shortest.rows):
             raise ConfigError(f"seq_len {config.windows.seq_len} x frame_step {config.frames.frame_step} is longer "
                               f"than participant {shortest.participant}'s {len(shortest.gold)} frames")
-        model, weights = build_model(config.head, config.frames.backbone, rnn, seed, dp_compatible=config.dp.enabled)
+        model, weights = build_model(config.head, config.frames.backbone, rnn, seed, dp_compatible=config.dp.per_example)
         return cls(train, validation, test, model.to(device), config, device, {"backbone_weights": weights})
 
     def predict(self, model: torch.nn.Module, seq: FrameSequence) -> np.ndarray:
