@@ -28,7 +28,7 @@ def packaged() -> list[str]:
 
 @app.command("bench")
 def bench_command(
-    config: Annotated[str, typer.Argument(help="A bench YAML, or a packaged one: quick, default, paper, dp.")],
+    config: Annotated[str, typer.Argument(help="A bench YAML, or a packaged one: quick, default, paper, dp, dp-central.")],
     out: Annotated[Optional[Path], typer.Option(help="The results store (default results/bench-<config name>).")] = None,
     jobs: Annotated[int, typer.Option(help="Jobs at once, each in its own process on this machine.")] = 1,
     ray: Annotated[Optional[str], typer.Option(
