@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,11 +22,6 @@ from privbench.defences.dpsgd.participants import EmptySafeCollate, ParticipantB
 from privbench.errors import ConfigError
 from privbench.settings import DPSettings
 from privbench.train.loop import TrainingSetup
-
-# Opacus's notices that this project states in its own docs and output (seeded noise: docs/defences.md)
-QUIET = ("Secure RNG turned off", "Optimal order is the largest alpha", "Full backward hook is firing")
-for _message in QUIET:
-    warnings.filterwarnings("ignore", message=f".*{_message}")
 
 GUARANTEES = {
     "window": "example-level: one training window; a person contributes many windows, so this does not "
