@@ -18,5 +18,8 @@ ATTACKS.declare("demographics", "privbench.attacks.demographics.run:DEMOGRAPHICS
                 "gender, age band, language of unseen people from their AUs (balanced accuracy, AUC, p-value)")
 ATTACKS.declare("gradinv", "privbench.attacks.gradinv.run:GRADINV",
                 "gradient inversion: client face frames from one federated update (PSNR, SSIM, face re-identification)")
+ATTACKS.declare("membership", "privbench.attacks.membership.run:MEMBERSHIP",
+                "was this person trained on: loss-threshold and LiRA attacks on a run's fold models (AUC, TPR at "
+                "low FPR, epsilon lower bound)")
 
 __all__ = ["ATTACKS"]

@@ -66,3 +66,30 @@ def attributes(table: pd.DataFrame, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def roc_log(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str, path: Path) -> None:
+    """ROC curves of several attacks (label -> (member, score)) on log-log axes, as membership-inference
+    audits show them: the low false-positive region, where an attack is dangerous, spread out. Rates of 0 are
+    drawn at the axes' edge, half the smallest rate the trials can show."""
+    from sklearn.metrics import roc_curve
+
+    plt = pyplot()
+    figure, ax = plt.subplots(figsize=(4.6, 4.2))
+    counts = [min(np.sum(member), np.sum(~np.asarray(member, bool))) for member, _ in curves.values()]
+    floor = 0.5 / max(1, max(counts))
+    for label, (member, score) in curves.items():
+        fpr, tpr, _ = roc_curve(np.asarray(member, bool), score)
+        ax.plot(np.maximum(fpr, floor), np.maximum(tpr, floor), label=label)
+    ax.plot([floor, 1], [floor, 1], "--", color="grey", label="chance")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(floor, 1)
+    ax.set_ylim(floor, 1.05)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(title, fontsize=9)
+    ax.legend(loc="lower right", fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

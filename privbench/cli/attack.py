@@ -23,7 +23,10 @@ FromRunOption = Annotated[Optional[Path], typer.Option(
 UpdatesOption = Annotated[Optional[Path], typer.Option(
     help="A fedavg run folder with captured client updates (run with --set capture_updates_mb=N): attack "
          "those, as they are, instead of simulating a round.")]
-HEADLINE = {"reid": ("top1", "top5", "auc", "eer", "tpr_at_1fpr"), "gradinv": ("psnr", "ssim", "reid_rate")}
+RunOption = Annotated[Path, typer.Option(
+    "--from-run", help="An au run folder (privbench run): its fold models (models/fold_<k>.pt) are attacked.")]
+HEADLINE = {"reid": ("top1", "top5", "auc", "eer", "tpr_at_1fpr"), "gradinv": ("psnr", "ssim", "reid_rate"),
+            "membership": ("auc", "tpr_at_1fpr", "tpr_at_01fpr", "balanced_accuracy", "epsilon_lower_bound")}
 
 
 @attack_app.command("reid")
@@ -74,6 +77,24 @@ def gradinv_command(
                 out=out, output_format=output_format, progress=progress)
 
 
+@attack_app.command("membership")
+def membership_command(
+    from_run: RunOption,
+    profile: ProfileOption = "default",
+    seed: SeedOption = 0,
+    set_: SetOption = None,
+    out: OutOption = None,
+    output_format: FormatOption = OutputFormat.table,
+    progress: ProgressOption = True,
+) -> None:
+    """Was each person in a fold model's training set? Loss-threshold and LiRA attacks with shadow models; the
+    epsilon lower bound beside the run's accountant."""
+    from privbench.attacks.membership.target import dataset_of
+
+    run_command("membership", data=dataset_of(from_run), profile=profile, seed=seed, from_run=from_run,
+                assignments=list(set_ or []), out=out, output_format=output_format, progress=progress)
+
+
 def run_command(attack: str, *, data: str, profile: str, seed: int, from_run: Path | None,
                 assignments: list[str], out: Path | None, output_format: OutputFormat, progress: bool) -> None:
     """Resolve, run and report one attack (shared by every attack command)."""
@@ -96,14 +117,18 @@ def run_command(attack: str, *, data: str, profile: str, seed: int, from_run: Pa
     console.print(summary_table(attack, outcome.metrics))
     for name, reason in outcome.metrics["threat_model"].get("not_scored", {}).items():
         console.print(f"{name}: not scored, {reason}", highlight=False)
+    for line in membership_notes(outcome.metrics) if attack == "membership" else []:
+        console.print(line, highlight=False)
     typer.echo(str(path))
 
 
 def summary_table(attack: str, metrics: dict) -> Table:
     """Each headline metric with its 95% interval beside chance, for the best attack model."""
     threat = metrics.get("threat_model", {})
-    model = threat.get("best_model") or threat.get("model", "?")
+    model = threat.get("best_model") or threat.get("best_attack") or threat.get("model", "?")
     seen = f"release {threat['release']}" if "release" in threat else f"update {threat.get('update', '?')}"
+    if attack == "membership":
+        seen, model = f"{threat['releases']} fold models", f"{model} (participant level)"
     table = Table(title=f"{attack} · {seen} · model {model}")
     for column in ("metric", "attack", "95% interval", "chance"):
         table.add_column(column, justify="left" if column == "metric" else "right")
@@ -113,3 +138,19 @@ def summary_table(attack: str, metrics: dict) -> Table:
         chance = metrics["baseline"].get(name)
         table.add_row(name, f"{metrics['metrics'][name]:.3f}", interval, "" if chance is None else f"{chance:.3f}")
     return table
+
+
+def membership_notes(metrics: dict) -> list[str]:
+    """The epsilon lower bound beside the accountant's, and the null test, in words."""
+    compared = metrics["threat_model"]["epsilon_comparison"]
+    bound = metrics["metrics"]["epsilon_lower_bound"]
+    if compared["comparable"]:
+        beside = f"below the accountant's epsilon {compared['accountant_epsilon']:.3f} (participant unit)"
+    else:
+        epsilon = compared["accountant_epsilon"]
+        beside = ("" if epsilon is None else f"accountant's epsilon {epsilon:.3f}, ") + f"not comparable: {compared['reason']}"
+    null = metrics["null_test"]
+    verdict = "holds" if null["holds"] else "FAILS (an interval misses 0.5: check the attack)"
+    aucs = ", ".join(f"{name} AUC {null[name]['auc']:.3f} ({null[name]['ci95'][0]:.3f}-{null[name]['ci95'][1]:.3f})"
+                     for name in null if name != "holds")
+    return [f"epsilon lower bound {bound:.3f}: {beside}", f"null test (unseen people as members) {verdict}: {aucs}"]

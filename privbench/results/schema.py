@@ -55,6 +55,8 @@ METRICS: dict[str, MetricSpec] = _specs(
     ("auc", "lower", "", "attack ROC AUC"),
     ("eer", "higher", "", "verification equal error rate"),
     ("tpr_at_1fpr", "lower", "", "attack true-positive rate at 1% false positives"),
+    ("tpr_at_01fpr", "lower", "", "attack true-positive rate at 0.1% false positives"),
+    ("epsilon_lower_bound", "lower", "", "membership audit: empirical lower bound on epsilon"),
     ("balanced_accuracy", "lower", "", "attribute inference: balanced accuracy"),
     ("p_value", "higher", "", "permutation test: chance of the attack's score without signal"),
     ("psnr", "lower", "dB", "gradient inversion: reconstruction PSNR"),
