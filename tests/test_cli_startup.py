@@ -88,7 +88,7 @@ def test_list_json_names_and_describes_everything():
     listed = json.loads(done.stdout)
     assert {kind: [e["name"] for e in entries] for kind, entries in listed.items()} == {
         "methods": ["au", "central", "fedavg"], "rnns": ["bigru", "bilstm", "rnn"],
-        "engines": ["inprocess", "flower", "deployment"], "attacks": ["reid", "demographics", "gradinv"],
+        "engines": ["inprocess", "flower", "deployment"], "attacks": ["reid", "demographics", "gradinv", "membership"],
         "defences": ["none", *(f"dpsgd-{unit}-e{e}" for e in (1, 3, 8) for unit in ("window", "participant")),
                      *(f"dpfed-{mode}-e{e}" for e in (1, 3, 8) for mode in ("server", "client", "local"))],
         "bench attacks": ["reid", "demographics", "gradinv", "reid_predictions", "demographics_predictions",
