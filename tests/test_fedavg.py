@@ -246,7 +246,8 @@ def test_the_method_runs_the_configured_engine_with_the_common_signature(tiny_da
     output = METHODS.get("fedavg").train_fold(Dataset(tiny_dataset), split, spec.train, "rnn", 7, CPU, QUIET)
     (clients, kwargs), = calls
     assert clients == {}  # an engine without local data: the method opened no training participant's frames
-    assert set(kwargs) == {"training", "plan", "validator", "seed", "device", "progress", "fold"}
+    assert set(kwargs) == {"training", "plan", "validator", "seed", "device", "progress", "fold", "server"}
+    assert kwargs["server"] is None  # the deployment engine builds its server step on the ServerApp
     assert kwargs["seed"] == 7 and kwargs["fold"].train == split.train and kwargs["fold"].rnn == "rnn"
     assert kwargs["plan"].rounds == spec.train.federation.rounds and kwargs["training"].lr == spec.train.optim.lr
     assert output.notes["engine"] == "deployment" and output.notes["superlink"] == "10.0.0.1:9"
