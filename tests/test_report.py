@@ -266,13 +266,27 @@ def test_reconstructions_are_rebuilt_from_the_npz_without_the_png(store, tmp_pat
 
 
 def test_a_dp_run_is_its_own_row_with_its_epsilon_and_the_budget_plot(store, tmp_path):
-    """A DP-SGD run made by hand (no benchmark label) is reported apart from the undefended one."""
+    """A DP-SGD run made by hand (no benchmark label) is reported apart from the undefended one, and the
+    membership audits of both are in the privacy table and the audit plot."""
     dp = tmp_path / "dp"
     invoke("run", "--method", "au", "--rnn", "bigru", "--folds", "2", *DATA, "--dp-epsilon", "4", "--set", "epochs=2",
            "--out", str(dp))
-    invoke("report", str(store / "runs" / "au-0"), str(dp), "--out", str(tmp_path / "report"))
+    audits = {"none": store / "runs" / "au-0", "dp": dp}
+    for name, run in audits.items():
+        invoke("attack", "membership", *DATA, "--from-run", str(run), "--out", str(tmp_path / f"mi-{name}"))
+    invoke("report", str(store / "runs" / "au-0"), str(dp), *(str(tmp_path / f"mi-{n}") for n in audits),
+           "--out", str(tmp_path / "report"))
     table = pd.read_csv(tmp_path / "report" / "accuracy.csv").set_index("defence")
     spent = json.loads((dp / "metrics.json").read_text())["privacy"]["epsilon"]
     assert table.loc["dpsgd-window-e4", "epsilon"] == pytest.approx(spent) and spent <= 4
     assert table.loc["dpsgd-window-e4", "dp_unit"] == "window" and pd.isna(table.loc["none", "epsilon"])
     assert (tmp_path / "report" / "privacy_budget.png").stat().st_size > 10_000
+    privacy = pd.read_csv(tmp_path / "report" / "privacy.csv")
+    membership = privacy[privacy.attack == "membership"].set_index(["defence", "metric"])
+    for name in audits:
+        metrics = json.loads((tmp_path / f"mi-{name}" / "metrics.json").read_text())
+        defence = "dpsgd-window-e4" if name == "dp" else "none"
+        for metric in ("auc", "tpr_at_1fpr", "epsilon_lower_bound"):
+            assert membership.loc[(defence, metric), "value"] == pytest.approx(metrics["metrics"][metric])
+        assert membership.loc[(defence, "auc"), "baseline"] == 0.5
+    assert (tmp_path / "report" / "membership_audit.png").stat().st_size > 10_000

@@ -42,3 +42,5 @@ TARGETS.register("demographics_predictions", "demographic inference from each ru
     AttackTarget(attack="demographics", on="run", assignments=("release=predictions",)))
 TARGETS.register("gradinv_updates", "gradient inversion of each fedavg run's captured client updates")(
     AttackTarget(attack="gradinv", on="run", methods=("fedavg",), run_assignments=("capture_updates_mb=200",)))
+TARGETS.register("membership", "membership inference against each au run's fold models (loss threshold and LiRA)")(
+    AttackTarget(attack="membership", on="run", methods=("au",)))

@@ -1,5 +1,6 @@
-"""What a privacy budget costs: CCC against the DP runs' epsilon (one line per method/head/privacy unit, on
-a log axis), the undefended model of each method/head as a dashed reference."""
+"""What a privacy budget costs and buys: CCC against the DP runs' epsilon (one line per method/head/privacy
+unit, on a log axis), and the membership audit of those runs against the same epsilon; the undefended
+model of each method/head as a dashed reference."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from statistics import mean, stdev
 
 from privbench.report.document import Figure
 from privbench.report.plots import COLOURS, png, pyplot
-from privbench.report.records import DIMENSIONS, TrainRun
+from privbench.report.records import DIMENSIONS, AttackRun, TrainRun
 
 
 def epsilon_of(run: TrainRun) -> float | None:
@@ -49,3 +50,41 @@ def budget_plot(trains: list[TrainRun]) -> Figure | None:
     figure.tight_layout()
     return png(figure, "privacy_budget", "CCC against epsilon: each DP-SGD run (mean ± std over folds), the "
                                          "undefended model dashed; the lower epsilon, the stronger the guarantee.")
+
+
+def audit_plot(attacks: list[AttackRun]) -> Figure | None:
+    """Membership AUC and the audit's epsilon lower bound against the accountant's epsilon of each attacked
+    DP run (one line per privacy unit); the undefended run's values dashed, the bound's ceiling (y = x) dotted."""
+    audited = [a for a in attacks if a.attack == "membership" and a.target is not None]
+    private = [a for a in audited if epsilon_of(a.target) is not None]
+    if not private:
+        return None
+    plt = pyplot()
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4.2), squeeze=False)
+    units = sorted({unit_of(a.target) for a in private})
+    for ax, metric, label in zip(axes[0], ("auc", "epsilon_lower_bound"), ("membership AUC", "epsilon lower bound")):
+        for i, unit in enumerate(units):
+            points = sorted((epsilon_of(a.target), a) for a in private if unit_of(a.target) == unit)
+            xs = [x for x, _ in points]
+            ys = [a.value(metric) for _, a in points]
+            bounds = [a.interval(metric) or (y, y) for (_, a), y in zip(points, ys)]
+            ax.errorbar(xs, ys, yerr=[[y - b[0] for y, b in zip(ys, bounds)], [b[1] - y for y, b in zip(ys, bounds)]],
+                        fmt="o-", capsize=3, color=COLOURS[i % len(COLOURS)], label=f"DP-SGD per {unit}")
+        for a in audited:
+            if epsilon_of(a.target) is None and a.value(metric) is not None:
+                ax.axhline(a.value(metric), color="black", linestyle="--", linewidth=1,
+                           label=f"{a.target.label}, no DP")
+        if metric == "auc":
+            ax.axhline(0.5, color="grey", linewidth=1, label="chance")
+        else:
+            span = [min(epsilon_of(a.target) for a in private), max(epsilon_of(a.target) for a in private)]
+            ax.plot(span, span, color="grey", linestyle=":", linewidth=1, label="accountant's epsilon (ceiling)")
+        ax.set_xscale("log")
+        ax.set_xlabel("accountant's epsilon (largest fold)")
+        ax.set_ylabel(label)
+        ax.set_title(f"{label} against the privacy budget", fontsize=10)
+        ax.legend(fontsize=7, frameon=False)
+    figure.tight_layout()
+    return png(figure, "membership_audit", "The membership audit of the DP runs: the best attack's AUC (95% interval) "
+                                           "and the empirical epsilon lower bound against the accountant's epsilon; "
+                                           "a bound is comparable with the accountant only under the participant unit.")

@@ -15,7 +15,7 @@ from privbench.report.records import DIMENSIONS, AttackRun, TrainRun
 COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive",
            "tab:cyan")
 # The attack success each frontier panel plots: (attack, metric suffix).
-FRONTIER = (("reid", "top1"), ("demographics", "_balanced_accuracy"), ("gradinv", "reid_rate"))
+FRONTIER = (("reid", "top1"), ("demographics", "_balanced_accuracy"), ("gradinv", "reid_rate"), ("membership", "auc"))
 BARS = ("train_seconds", "model_size_mb", "inference_seconds_per_100_frames", "peak_rss_mb")
 
 

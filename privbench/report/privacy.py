@@ -14,8 +14,9 @@ from privbench.results import direction
 
 REID = (("top1", "top-1"), ("top5", "top-5"), ("auc", "verification AUC"))
 GRADINV = (("psnr", "PSNR (dB)"), ("ssim", "SSIM"), ("reid_rate", "re-identified"))
+MEMBERSHIP = (("auc", "AUC"), ("tpr_at_1fpr", "TPR at 1% FPR"), ("epsilon_lower_bound", "epsilon lower bound"))
 ABOVE, AT, BELOW = "above", "at", "below"
-ATTACKS = ("reid", "demographics", "gradinv")
+ATTACKS = ("reid", "demographics", "gradinv", "membership")
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ def measures(run: AttackRun) -> list[Measure]:
     if run.attack == "gradinv":
         return [Measure(run, m, label, "chance" if m == "reid_rate" else "mean face") for m, label in GRADINV
                 if run.value(m) is not None]
+    if run.attack == "membership":
+        return [Measure(run, m, label, "chance") for m, label in MEMBERSHIP if run.value(m) is not None]
     return [Measure(run, m, m, "baseline") for m in run.folder.metrics.get("metrics", {}) if _success(m)]
 
 
@@ -112,6 +115,6 @@ def privacy_table(attacks: list[AttackRun]) -> Table:
         "vs baseline": [m.side or DASH for m in rows],
     })
     caption = ("Privacy: each attack's success with its 95% interval (metrics.json ci95) against its baseline "
-               "(chance for re-identification, the majority class for demographics, the mean face for "
-               "reconstructions); 'vs baseline' says where the interval lies.")
+               "(chance for re-identification and membership, the majority class for demographics, the mean face "
+               "for reconstructions); 'vs baseline' says where the interval lies.")
     return Table("privacy", caption, data, shown)

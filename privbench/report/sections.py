@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from privbench.report.accuracy import accuracy_table, efficiency_table
-from privbench.report.budget import budget_plot
+from privbench.report.budget import audit_plot, budget_plot
 from privbench.report.dataset import data_sets, data_summary
 from privbench.report.document import Bullets, Document, Section, Table
 from privbench.report.figures import reconstructions, segment_length
@@ -89,7 +89,7 @@ def _privacy(trains: list[TrainRun], attacks: list[AttackRun]) -> Section:
     unscored = tuple(f"{a.attack} {a.folder.path.name}: {name} not scored ({reason})" for a in attacks
                      for name, reason in (a.threat.get("not_scored") or {}).items())
     blocks = [privacy_table(attacks), Bullets(unscored) if unscored else None, frontier(attacks, trains),
-              segment_length(attacks), *reconstructions(attacks)]
+              audit_plot(attacks), segment_length(attacks), *reconstructions(attacks)]
     return Section("Privacy", tuple(b for b in blocks if b is not None))
 
 
