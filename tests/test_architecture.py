@@ -17,7 +17,7 @@ LAYERS = {
     "bench": 7, "report": 7,
     "attacks": 6,
     "experiment": 5,
-    "methods": 4, "defences": 4,
+    "methods": 4, "defences": 4, "release": 4,
     "federated": 3, "train": 3,
     "models": 2, "data": 2, "evaluate": 2,
     "core": 1,

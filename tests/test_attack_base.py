@@ -9,9 +9,11 @@ import pytest
 
 from privbench.attacks.shared.features import feature_names, window_features, windows_of
 from privbench.attacks.shared.models import MODELS, Released
-from privbench.attacks.shared.release import RELEASES, load_release, read_predictions
 from privbench.data.layout import AU_INTENSITY, Dataset
 from privbench.errors import InputError
+from privbench.release import TRANSFORMS
+from privbench.release.build import build_release, release_settings
+from privbench.release.predictions import read_predictions
 
 
 def test_windows_are_views_in_order():
@@ -39,16 +41,21 @@ def test_window_statistics_by_hand():
 
 def test_releases_of_a_dataset(tiny_dataset):
     dataset = Dataset(tiny_dataset)
-    raw = load_release(dataset, "raw")
+
+    def load(name: str):
+        return build_release(dataset, release_settings(name))
+
+    raw = load("raw")
     assert raw.columns == tuple(dataset.manifest.au_columns) and set(raw.series) == set(dataset.ids)
-    assert load_release(dataset, "intensities").columns == tuple(AU_INTENSITY)
-    z = load_release(dataset, "zscore").series["P01"]
+    assert load("intensities").columns == tuple(AU_INTENSITY)
+    z = load("zscore").series["P01"]
     assert np.allclose(z.mean(0), 0, atol=1e-4)
     with pytest.raises(InputError, match="needs --from-run"):
-        load_release(dataset, "predictions")
-    with pytest.raises(InputError, match="unknown release 'pixels'; valid: raw, intensities, zscore, predictions"):
-        load_release(dataset, "pixels")
-    assert list(RELEASES) == ["raw", "intensities", "zscore", "predictions"]
+        load("predictions")
+    with pytest.raises(InputError, match="unknown release 'pixels'; valid: raw, intensities, zscore, noise, ldp"):
+        load("pixels")
+    assert list(TRANSFORMS) == ["raw", "intensities", "zscore", "noise", "ldp", "coarsen", "quantise", "privatiser",
+                                "predictions", "run"]
 
 
 @pytest.mark.parametrize("text, needle", [

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from privbench.attacks.reid.attack import rank
 from privbench.attacks.reid.linkage import Cut, LinkageView, cut
-from privbench.attacks.shared.release import Release
 from privbench.cli import app
 from privbench.data.generate import write_synthetic
 from privbench.progress import Progress
+from privbench.release.series import Release
 from privbench.results import load_result
 
 runner = CliRunner()

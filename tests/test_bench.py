@@ -271,7 +271,8 @@ def test_an_unreachable_ray_address_is_one_line_before_any_store(tmp_path):
 def test_a_missing_config_names_the_packaged_ones(tmp_path):
     message = refused(str(tmp_path / "none.yaml"))
     listed = message.split("packaged: ")[1].rstrip(")\n").split(", ")
-    assert {"quick", "default", "paper", "dp", "dp-central"} <= set(listed) and listed == sorted(listed)
+    assert {"quick", "default", "paper", "dp", "dp-central", "dp-membership", "release", "release-half"} <= set(listed)
+    assert listed == sorted(listed)
 
 
 def test_the_packaged_configs_expand():
@@ -279,10 +280,13 @@ def test_the_packaged_configs_expand():
     from privbench.bench.matrix import load_bench
     from privbench.cli.bench import config_path
 
-    sizes = {name: len(expand(load_bench(config_path(name)))) for name in ("quick", "default", "dp")}
+    names = ("quick", "default", "dp", "dp-membership", "release")
+    sizes = {name: len(expand(load_bench(config_path(name)))) for name in names}
     # quick: 3 runs, 3 data attacks, 3 x 2 prediction attacks, 1 on captured updates; default: x 3 heads x 3 seeds;
-    # dp: no defence and six DP-SGD settings of au, each run's predictions attacked
-    assert sizes == {"quick": 13, "default": 27 + 9 + 27 * 2 + 9, "dp": 7 + 7}
+    # dp: no defence and six DP-SGD settings of au, each run's predictions attacked (dp-membership: its fold models);
+    # release: no transform and 17 transforms at their strengths, each run's release attacked twice, its predictions once
+    assert sizes == {"quick": 13, "default": 27 + 9 + 27 * 2 + 9, "dp": 7 + 7, "dp-membership": 7 + 7,
+                     "release": 18 + 18 * 3}
 
 
 def test_a_data_folder_identity_changes_with_its_files(tiny_dataset, tmp_path):

@@ -146,7 +146,7 @@ def test_non_finite_updates_are_refused(tmp_path):
 
 
 def test_a_run_writes_its_out_of_fold_predictions(result):
-    from privbench.attacks.shared.release import read_predictions
+    from privbench.release.predictions import read_predictions
     from privbench.data.layout import DIMENSIONS
     from privbench.evaluate.metrics import ccc
 

@@ -16,11 +16,12 @@ from privbench.attacks.shared import metrics as m
 from privbench.attacks.shared import plots
 from privbench.attacks.shared.features import windows_of
 from privbench.attacks.shared.models import MODELS, Released
-from privbench.attacks.shared.release import load_release
 from privbench.config import require
 from privbench.data.layout import Dataset
 from privbench.errors import DatasetError
 from privbench.progress import Progress
+from privbench.release.build import build_release, release_line
+from privbench.release.settings import ReleaseSettings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,7 +29,7 @@ class DemographicsConfig:
     """Settings of the ``demographics`` attack (configs/demographics.yaml documents each key)."""
 
     model: str
-    release: str
+    transform: ReleaseSettings
     window_seconds: float
     stride_seconds: float
     folds: int
@@ -53,7 +54,7 @@ def run_demographics(dataset: Dataset, config: DemographicsConfig, *, seed: int,
     if not attributes or dataset.participants[attributes].isna().all().all():
         raise DatasetError(f"{dataset.root / 'participants.csv'}: no demographic attributes to infer "
                            "(the dataset has no participant metadata)")
-    release = load_release(dataset, config.release, from_run)
+    release = build_release(dataset, config.transform, run=from_run, progress=progress)
     length = max(2, round(config.window_seconds * release.fps))
     windows = {p: windows_of(v, length, max(1, round(config.stride_seconds * release.fps)))
                for p, v in release.series.items()}
@@ -78,8 +79,9 @@ def run_demographics(dataset: Dataset, config: DemographicsConfig, *, seed: int,
             rows.append({"attribute": name, "classes": len(set(values.values())), "people": len(values),
                          **{metric.removeprefix(f"{name}_"): v for metric, v in result["metrics"].items()}})
     progress.remove(task)
-    threat = {"release": config.release, "model": config.model, "participants": len(inputs), "folds": config.folds,
-              "window_seconds": config.window_seconds, "not_scored": skipped}
+    threat = {"release": release.representation, "model": config.model, "participants": len(inputs),
+              "folds": config.folds, "window_seconds": config.window_seconds, "not_scored": skipped,
+              **release_line(release), **({"release_privacy": release.privacy} if release.privacy else {})}
     table = pd.DataFrame(rows)
     figures = {"attributes.png": partial(plots.attributes, table)} if len(table) else {}
     return AttackOutcome(metrics={"attack": "demographics", "threat_model": threat, **metrics}, rows=table,

@@ -94,15 +94,17 @@ def verify(view: LinkageView, model_name: str, windowing: Windowing, unseen: lis
     unseen probe with every unseen reference. Returns the similarity matrix and the pairs' keys."""
     known = {i: v for i, v in view.references.items() if i not in unseen}
     model = train(model_name, known, view, windowing)
-
-    def unit(values: np.ndarray) -> np.ndarray:
-        vector = embed(model, values, windowing)
-        vector = vector - vector.mean()
-        return vector / (np.linalg.norm(vector) + 1e-12)
-
-    references = np.stack([unit(view.references[i]) for i in unseen])
+    references = np.stack([unit_embedding(model, view.references[i], windowing) for i in unseen])
     probes = sorted(view.probes)
-    return np.stack([unit(view.probes[p]) for p in probes]) @ references.T, probes
+    return np.stack([unit_embedding(model, view.probes[p], windowing) for p in probes]) @ references.T, probes
+
+
+def unit_embedding(model: AttackModel, values: np.ndarray, windowing: Windowing) -> np.ndarray:
+    """A segment as a unit vector: its mean log-probabilities over ``model``'s classes, centred (cosine
+    similarity of two such vectors is the learned similarity of open-set verification)."""
+    vector = embed(model, values, windowing)
+    vector = vector - vector.mean()
+    return vector / (np.linalg.norm(vector) + 1e-12)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from privbench.attacks.shared.release import Release
 from privbench.errors import ConfigError
+from privbench.release.series import Release
 
 
 @dataclass(frozen=True)

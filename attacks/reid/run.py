@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from privbench.attacks.reid.adaptive import LEARNED, attacker_metrics, fixed_scores, population_scores, strongest
 from privbench.attacks.reid.attack import (
     Windowing,
     closed_set_scores,
@@ -23,11 +25,13 @@ from privbench.attacks.runner import AttackEntry, AttackOutcome
 from privbench.attacks.shared import plots
 from privbench.attacks.shared.metrics import top_k_accuracy
 from privbench.attacks.shared.models import MODELS
-from privbench.attacks.shared.release import Release, load_release
 from privbench.config import require
 from privbench.data.layout import Dataset
 from privbench.errors import ConfigError
 from privbench.progress import Progress
+from privbench.release.build import build_release, release_line
+from privbench.release.series import Release
+from privbench.release.settings import ReleaseSettings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,7 +39,11 @@ class ReidConfig:
     """Settings of the ``reid`` attack (configs/reid.yaml documents each key)."""
 
     model: str
-    release: str
+    transform: ReleaseSettings
+    population: Literal["auto", "none"]
+    population_seed: int
+    population_participants: int
+    population_seconds: float
     window_seconds: float
     stride_seconds: float
     reference_seconds: float
@@ -58,6 +66,8 @@ class ReidConfig:
         require(self.probe_seconds >= 0, "probe_seconds must be >= 0 (0: the whole remainder)")
         require(0 < self.unseen_share < 1, f"unseen_share must be in (0, 1), got {self.unseen_share}")
         require(self.bootstrap >= 100, f"bootstrap must be at least 100, got {self.bootstrap}")
+        require(self.population_participants >= 2 and self.population_seconds > 0, "population_participants must "
+                "be at least 2 and population_seconds positive")
         for name in ("curve_probe_seconds", "curve_reference_seconds"):
             seconds(getattr(self, name), name)
 
@@ -85,8 +95,8 @@ def frames(config: ReidConfig, fps: float, *, reference: float | None = None, pr
 
 def run_reid(dataset: Dataset, config: ReidConfig, *, seed: int, from_run: Path | None,
              progress: Progress) -> AttackOutcome:
-    """Every chosen attack model, closed and open set; the best model's curves."""
-    release = load_release(dataset, config.release, from_run)
+    """Every chosen attack model, closed and open set; the best model's curves; the adaptive attackers."""
+    release = build_release(dataset, config.transform, run=from_run, progress=progress)
     participants = sorted(release.series)
     if len(participants) < 4:
         raise ConfigError(f"reid needs at least 4 participants (2 unseen by the verifier); the data has "
@@ -96,10 +106,11 @@ def run_reid(dataset: Dataset, config: ReidConfig, *, seed: int, from_run: Path 
     view, truth = cut(release, participants, frames(config, release.fps), seed)
     unseen = sorted(np.random.default_rng(seed).choice(participants, max(2, round(config.unseen_share *
                                                                                  len(participants))), replace=False))
-    per_model, rows, pairs = {}, [], {}
+    per_model, rows, pairs, closed = {}, [], {}, {}
     task = progress.add("reid attack models", total=len(config.models))
     for name in config.models:
-        scores = closed_set_scores(rank(view, name, windowing), truth, resamples=config.bootstrap, seed=seed)
+        scores = closed[name] = closed_set_scores(rank(view, name, windowing), truth, resamples=config.bootstrap,
+                                                  seed=seed)
         similarity, probes = verify(view, name, windowing, list(unseen))
         pairs[name] = unseen_pairs(similarity, probes, list(unseen), truth)
         opened = open_set_scores(pairs[name], resamples=config.bootstrap, seed=seed)
@@ -108,16 +119,47 @@ def run_reid(dataset: Dataset, config: ReidConfig, *, seed: int, from_run: Path 
         progress.advance(task, description=f"reid: {name} top-1 {scores['metrics']['top1']:.3f}")
     progress.remove(task)
     best = max(per_model, key=lambda n: per_model[n]["metrics"]["top1"])
+    headline, attackers = adaptive(dataset, release, (view, truth, closed[best]), config, windowing, best, seed,
+                                   progress)
     curves = length_curves(release, participants, config, windowing, best, seed)
-    threat = {"release": config.release, "participants": len(participants), "probes": len(view.probes),
+    threat = {"release": release.representation, "participants": len(participants), "probes": len(view.probes),
               "reference_seconds": config.reference_seconds, "probe_seconds": config.probe_seconds,
-              "guard_seconds": config.guard_seconds, "unseen_identities": len(unseen), "best_model": best}
+              "guard_seconds": config.guard_seconds, "unseen_identities": len(unseen), "best_model": best,
+              **release_line(release), **attackers, **({"release_privacy": release.privacy} if release.privacy else {})}
+    result = {part: {**per_model[best][part], **headline[part]} for part in ("metrics", "baseline", "ci95")}
     return AttackOutcome(
-        metrics={"attack": "reid", "threat_model": threat, **per_model[best], "models": per_model},
+        metrics={"attack": "reid", "threat_model": threat, **result, "models": per_model},
         rows=pd.DataFrame(rows), tables={"curves.csv": curves},
         figures={"segment_length.png": partial(plots.length_curve, curves),
                  "roc.png": partial(plots.roc, pairs[best].same, pairs[best].similarity, f"unseen identities, {best}")},
     )
+
+
+def adaptive(dataset: Dataset, release: Release, linkage: tuple, config: ReidConfig, windowing: Windowing, best: str,
+             seed: int, progress: Progress) -> tuple[dict[str, dict], dict]:
+    """The headline closed-set scores (the strongest adaptive attacker's) with every attacker's own
+    ``<attacker>_top1``, and what threat_model says of them (attacks/reid/adaptive.py). ``linkage``: the
+    view, its truth and the retrained best model's closed-set scores."""
+    view, truth, retrained = linkage
+    scored = {"retrained": retrained}
+    if config.population == "auto" and release.representation in LEARNED:
+        scored["population"] = population_scores(
+            view, truth, release.settings, model=best, windowing=windowing, resamples=config.bootstrap, seed=seed,
+            population=(config.population_seed, config.population_participants, config.population_seconds),
+            progress=progress)
+    fixed = fixed_scores(dataset, release, view, truth, frames=frames(config, release.fps), model=best,
+                         windowing=windowing, resamples=config.bootstrap, seed=seed)
+    chosen = strongest(scored)
+    headline = {part: dict(scored[chosen][part]) for part in ("metrics", "baseline", "ci95")}
+    for part, values in attacker_metrics(scored, fixed).items():
+        headline[part].update(values)
+    notes = {"attackers": sorted(scored) + (["fixed"] if fixed else []), "headline_attacker": chosen}
+    if fixed:
+        notes["fixed_attacker"] = ("trained on the raw references, ignoring the transform: the weaker attacker"
+                                   if fixed["metrics"]["top1"] <= scored[chosen]["metrics"]["top1"] else
+                                   "trained on the raw references, ignoring the transform: stronger than the adaptive "
+                                   "attackers here")
+    return headline, notes
 
 
 def length_curves(release: Release, participants: list[str], config: ReidConfig, windowing: Windowing, model: str,

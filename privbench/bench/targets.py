@@ -42,5 +42,9 @@ TARGETS.register("demographics_predictions", "demographic inference from each ru
     AttackTarget(attack="demographics", on="run", assignments=("release=predictions",)))
 TARGETS.register("gradinv_updates", "gradient inversion of each fedavg run's captured client updates")(
     AttackTarget(attack="gradinv", on="run", methods=("fedavg",), run_assignments=("capture_updates_mb=200",)))
+TARGETS.register("reid_release", "re-identification from the AU release each au run trained on (its release transform)")(
+    AttackTarget(attack="reid", on="run", methods=("au",), assignments=("release=run",)))
+TARGETS.register("demographics_release", "demographic inference from the AU release each au run trained on")(
+    AttackTarget(attack="demographics", on="run", methods=("au",), assignments=("release=run",)))
 TARGETS.register("membership", "membership inference against each au run's fold models (loss threshold and LiRA)")(
     AttackTarget(attack="membership", on="run", methods=("au",)))

@@ -3,8 +3,8 @@ it on and the methods it applies to. The benchmark's ``defences`` axis takes its
 
 ``none`` is the undefended system; ``dpsgd-<unit>-e<epsilon>`` are DP-SGD (``privbench.defences.dpsgd``) at
 epsilon 1, 3 and 8 with the window or the participant as the privacy unit; ``dpfed-<mode>-e<epsilon>`` are
-FedAvg's client-level mechanisms (``privbench.defences.federated``). The AU release transforms register here
-as they are built.
+FedAvg's client-level mechanisms (``privbench.defences.federated``); ``release-<transform>[-<strength>]`` are
+the AU release transforms (``privbench.release``) at the strengths ``privbench.release.STRENGTHS`` names.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from privbench.errors import ConfigError
 from privbench.registry import Registry
+from privbench.release import STRENGTHS, TRANSFORMS
 from privbench.settings import DPSettings
 
 if TYPE_CHECKING:
@@ -92,7 +93,11 @@ for _epsilon in (1, 3, 8):
         DEFENCES.register(f"dpfed-{_mode}-e{_epsilon}", f"client-level DP for FedAvg at epsilon {_epsilon}, delta "
                           f"1e-5: {_what}")(
             DPDefence(assignments=(f"dp.epsilon={_epsilon}", f"dp.mode={_mode}"), methods=("fedavg",)))
-
+for _name, _strengths in STRENGTHS.items():  # the AU release transforms (privbench.release), at their strengths
+    for _label, _set in _strengths.items():
+        DEFENCES.register("-".join(["release", _name] + ([_label] if _label else [])),
+                          " ".join(["AU release", _name, *_set]) + f": {TRANSFORMS.describe(_name)}")(
+            Defence(assignments=(f"release={_name}", *_set), methods=("au",)))
 
 
 def private_stage(dp: DPSettings, *, epochs: int, seed: int) -> DPSGD | None:

@@ -16,15 +16,17 @@ from privbench.evaluate.predict import predict_sequence
 from privbench.methods.base import METHODS, FoldOutput
 from privbench.methods.configs import AUConfig
 from privbench.progress import Progress
+from privbench.release.build import build_release, release_line
+from privbench.release.series import Release
 from privbench.train.loop import fit
 from privbench.train.setup import au_model, au_training, unwrapped
 
 
-def au_sequence(dataset: Dataset, pid: str) -> Sequence:
-    """A participant's AU intensities and presences [T, 35] with gold labels [T, 2] (the reader has
-    checked both tables: finite values, increasing timestamps, gold in [-1, 1])."""
+def au_sequence(dataset: Dataset, pid: str, release: Release | None = None) -> Sequence:
+    """A participant's AU intensities and presences [T, 35] (or their ``release``, transformed) with gold
+    labels [T, 2] (the reader has checked both tables: finite values, increasing timestamps, gold in [-1, 1])."""
     aus = dataset.aus(pid)
-    inputs = aus[dataset.manifest.au_columns].to_numpy(np.float32)
+    inputs = release.series[pid] if release is not None else aus[dataset.manifest.au_columns].to_numpy(np.float32)
     return Sequence(pid, inputs, gold_labels(dataset, pid, aus["timestamp"].to_numpy(float)))
 
 
@@ -41,7 +43,8 @@ class AUMethod:
         device: torch.device, progress: Progress,
     ) -> FoldOutput:
         torch.manual_seed(seed)
-        train, validation, test = ([au_sequence(dataset, pid) for pid in ids]
+        release = build_release(dataset, config.transform, progress=progress)  # built once, shared by the folds
+        train, validation, test = ([au_sequence(dataset, pid, release) for pid in ids]
                                    for ids in (split.train, split.validation, split.test))
         shortest = min(train + validation + test, key=lambda s: len(s.inputs))
         if config.windows.seq_len > len(shortest.inputs):
@@ -49,7 +52,7 @@ class AUMethod:
                 f"seq_len {config.windows.seq_len} is longer than participant {shortest.participant}'s "
                 f"{len(shortest.inputs)} frames"
             )
-        normalize = Normalizer.declared(dataset.manifest.au_columns) if config.dp.enabled else Normalizer.fit(train)
+        normalize = Normalizer(release.centre, release.scale) if config.dp.enabled else Normalizer.fit(train)
         train, validation, test = ([normalize(s) for s in part] for part in (train, validation, test))
         width = train[0].inputs.shape[1]
         model = au_model(width, rnn, config.head, dp_compatible=config.dp.enabled).to(device)
@@ -77,7 +80,8 @@ class AUMethod:
             example_input=lambda frames: torch.randn(1, frames, width),
             preprocessing={"mean": normalize.mean, "std": normalize.std},
             privacy=private.accounting() if private else {},
-            notes=private.notes(loss=config.optim.loss, validation=len(validation)) if private else {},
+            notes={**(private.notes(loss=config.optim.loss, validation=len(validation)) if private else {}),
+                   **(release_line(release) if config.transform.release != "raw" else {})},
         )
 
 

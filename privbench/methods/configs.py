@@ -10,6 +10,7 @@ from typing import Literal
 
 from privbench.config import require
 from privbench.methods import METHODS
+from privbench.release.settings import ReleaseSettings, trainable
 from privbench.settings import (
     DeploymentSettings,
     DPSettings,
@@ -33,12 +34,14 @@ class AUConfig:
     optim: OptimiserSettings
     stopping: StoppingSettings
     dp: DPSettings
+    transform: ReleaseSettings  # what it trains on: the AU release (``--set release=NAME``; privbench.release)
     save_models: bool
     epochs: int
 
     def __post_init__(self) -> None:
         require(self.epochs > 0, f"epochs must be positive, got {self.epochs}")
         check_dp(self.dp, self.optim)
+        trainable(self.transform, "au")
 
 
 @dataclass(frozen=True, kw_only=True)

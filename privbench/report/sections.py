@@ -16,6 +16,7 @@ from privbench.report.paper import PAPER
 from privbench.report.plots import ccc_per_fold, efficiency_bars, frontier
 from privbench.report.privacy import privacy_table
 from privbench.report.records import AttackRun, TrainRun, split_runs
+from privbench.report.release_frontier import release_frontier
 
 
 def runs_table(trains: list[TrainRun], attacks: list[AttackRun]) -> Table:
@@ -89,7 +90,8 @@ def _privacy(trains: list[TrainRun], attacks: list[AttackRun]) -> Section:
     unscored = tuple(f"{a.attack} {a.folder.path.name}: {name} not scored ({reason})" for a in attacks
                      for name, reason in (a.threat.get("not_scored") or {}).items())
     blocks = [privacy_table(attacks), Bullets(unscored) if unscored else None, frontier(attacks, trains),
-              audit_plot(attacks), segment_length(attacks), *reconstructions(attacks)]
+              audit_plot(attacks), *release_frontier(trains, attacks), segment_length(attacks),
+              *reconstructions(attacks)]
     return Section("Privacy", tuple(b for b in blocks if b is not None))
 
 
