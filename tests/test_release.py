@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from conftest import tiny_config
@@ -116,13 +117,26 @@ def test_training_and_the_attacks_receive_the_same_bits(tiny_dataset, tmp_path):
     reid = [*settings, "--set", "reference_seconds=6", "--set", "probe_seconds=4", "--set", "bootstrap=100"]
     demographics = ["--from-run", str(tmp_path / "run"), "--set", "release=run", "--set", "min_per_class=2",
                     "--set", "bootstrap=20", "--set", "permutations=10"]
-    for attack, extra in (("reid", reid), ("demographics", demographics)):
-        out = tmp_path / attack
+    reid_run = [*reid[6:], *demographics[:4]]  # the run's release, settings read from it
+    for name, attack, extra in (("reid", "reid", reid), ("reid-run", "reid", reid_run),
+                                ("demographics", "demographics", demographics)):
+        out = tmp_path / name
         result = runner.invoke(app, ["attack", attack, *quick, *extra, "--out", str(out)])
         assert result.exit_code == 0, result.output
         threat = load_result(out).metrics["threat_model"]
         assert threat["release_sha256"] == trained and threat["release_settings"] == "noise(snr=2)"
         assert threat["release"] == "noise"
+    # the report's release frontier: this run's point, its CCC and the attacks on its release
+    folders = [str(tmp_path / n) for n in ("run", "reid-run", "demographics")]
+    result = runner.invoke(app, ["report", *folders, "--out", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    frontier = pd.read_csv(tmp_path / "report" / "release_frontier.csv")
+    (point,) = frontier.itertuples()
+    run_metrics, reid_metrics = load_result(tmp_path / "run").metrics, load_result(tmp_path / "reid-run").metrics
+    assert point.transform == "noise" and point.strength == "snr=2"
+    assert point.ccc_valence == pytest.approx(run_metrics["ccc"]["valence"]["mean"])
+    assert point.reid_top1 == pytest.approx(reid_metrics["metrics"]["top1"])
+    assert (tmp_path / "report" / "release_frontier.png").stat().st_size > 10_000
 
 
 def heldout_top1(release: Release, fps: float) -> float:
