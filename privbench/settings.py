@@ -179,6 +179,32 @@ class DPSettings:
         _positive(self, "max_grad_norm", "participants_per_step", "windows_per_participant")
 
 
+@dataclass(frozen=True, kw_only=True)
+class SecAggSettings:
+    """Secure aggregation (Flower's SecAgg+) for ``fedavg``, off unless ``enabled``; set as ``secagg.KEY``
+    (docs/defences.md). Each client's floating-point update is clipped to [-``clipping_range``,
+    ``clipping_range``], quantised to integers in [0, ``quantization_range``] and masked modulo ``modulus_range``;
+    the server unmasks only the sum, with ``reconstruction_threshold`` of a client's ``num_shares`` key shares
+    (0 shares: every client of the round holds one)."""
+
+    enabled: bool
+    num_shares: int
+    reconstruction_threshold: int
+    clipping_range: float
+    quantization_range: int
+    modulus_range: int
+
+    def __post_init__(self) -> None:
+        _positive(self, "clipping_range", "quantization_range")
+        require(self.reconstruction_threshold >= 2, "secagg.reconstruction_threshold must be at least 2, got "
+                f"{self.reconstruction_threshold}")
+        require(self.num_shares == 0 or self.num_shares > self.reconstruction_threshold, "secagg.num_shares must "
+                f"be 0 (every client) or above secagg.reconstruction_threshold, got {self.num_shares}")
+        require(self.modulus_range > self.quantization_range and bin(self.modulus_range).count("1") == 1,
+                f"secagg.modulus_range must be a power of 2 above quantization_range, got {self.modulus_range}")
+        require(self.modulus_range <= 2**32, f"secagg.modulus_range must be at most 2**32, got {self.modulus_range}")
+
+
 def check_dp(dp: DPSettings, optim: OptimiserSettings, frames: FrameSettings | None = None) -> None:
     """What DP-SGD needs of ``au``'s and ``central``'s other settings (nothing while DP is off)."""
     if not dp.enabled:
@@ -206,3 +232,20 @@ def check_federated_dp(dp: DPSettings, frames: FrameSettings, federation: Federa
             "running statistics breaks them")
     require(dp.mode == "local" or federation.aggregation == "mean", f"dp.mode={dp.mode} needs aggregation=mean: "
             "a weighted mean lets one client's example count scale its update past the clipping bound")
+
+
+def check_secagg(secagg: SecAggSettings, dp: DPSettings, federation: FederationSettings,
+                 deployment: DeploymentSettings) -> None:
+    """What secure aggregation needs of ``fedavg``'s other settings (nothing while it is off)."""
+    if not secagg.enabled:
+        return
+    require(not dp.enabled or dp.mode != "server", "secure aggregation with dp.mode=server cannot work: the server "
+            "clips each update, and under SecAgg+ it sees only their sum; use dp.mode=client or dp.mode=local")
+    require(not dp.enabled or deployment.engine == "inprocess", f"secure aggregation with dp.mode={dp.mode} runs on "
+            f"--engine inprocess only: the {deployment.engine} engine's clients do not clip or noise their own "
+            "updates (privbench runs those as server stages, which under SecAgg+ never see an update)")
+    require(federation.aggregation == "mean", "secure aggregation needs aggregation=mean: SecAgg+ scales each update "
+            "by examples / max_weight before quantising it, which costs the weighted mean its precision")
+    require(federation.min_clients >= secagg.reconstruction_threshold or dp.mode == "client", f"min_clients "
+            f"({federation.min_clients}) is below secagg.reconstruction_threshold ({secagg.reconstruction_threshold}): "
+            "SecAgg+ cannot unmask a round with fewer clients than its threshold")  # Poisson rounds (dp.mode=client) vary

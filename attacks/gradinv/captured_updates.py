@@ -86,7 +86,12 @@ def load_run(folder: Path) -> CapturedRun:
     if not isinstance(config, dict) or config.get("method") != "fedavg" or not isinstance(config.get("train"), dict):
         raise InputError(f"{config_path}: --updates needs a fedavg run (method: {config.get('method')!r})"
                          if isinstance(config, dict) else f"{config_path}: not a run config")
-    return CapturedRun(folder, config, load_updates(folder / "updates.pt"))
+    updates = load_updates(folder / "updates.pt")
+    if any(u.kind == "round_sum" for u in updates):
+        raise InputError(f"{folder / 'updates.pt'}: only round sums exist (the run used secure aggregation, SecAgg+: "
+                         "the server never saw a client's own update); inverting a k-client sum, scored per victim, "
+                         "is not built")
+    return CapturedRun(folder, config, updates)
 
 
 def rebuild_model(run: CapturedRun) -> FrameSequenceModel:

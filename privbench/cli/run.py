@@ -55,13 +55,15 @@ def run_command(
     dp_epsilon: Annotated[Optional[float], typer.Option(
         help="au, central: train with DP-SGD (Opacus) to this epsilon per fold model (docs/defences.md).")] = None,
     dp_delta: Annotated[Optional[float], typer.Option(help="DP-SGD's delta (default 1e-5).")] = None,
+    secure_aggregation: Annotated[bool, typer.Option(
+        help="fedavg: the server learns only each round's sum of updates (Flower's SecAgg+; docs/defences.md).")] = False,
     set_: SetOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Result folder (default results/<run_id>).")] = None,
     output_format: FormatOption = OutputFormat.table,
     progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
 ) -> None:
     """Train METHOD with an RNN head; CCC per fold; write a result folder (its path is the last line)."""
-    assignments = list(set_ or []) + federated_assignments(method, engine, superlink)
+    assignments = list(set_ or []) + federated_assignments(method, engine, superlink, secure_aggregation)
     if dp_epsilon is not None:
         assignments = dp_assignments(method, dp_epsilon, delta=dp_delta, given=assignments)
     elif dp_delta is not None:
@@ -77,16 +79,25 @@ def run_command(
         return
     console = Console()
     console.print(*summary_tables(outcome))
-    if "privacy" in outcome.metrics:
-        console.print(privacy_line(outcome.metrics["privacy"]), highlight=False)
+    privacy = outcome.metrics.get("privacy", {})
+    if "epsilon" in privacy:
+        console.print(privacy_line(privacy), highlight=False)
+    if "secagg" in privacy:
+        console.print(secagg_line(privacy["secagg"]), highlight=False)
     for key, note in outcome.result.notes.items():
         console.print(f"{key.replace('_', ' ')}: {note}", highlight=False)
     typer.echo(str(outcome.path))
 
 
-def federated_assignments(method: str, engine: str | None, superlink: str | None) -> list[str]:
-    """``--engine`` and ``--superlink`` as config assignments, checked: fedavg only, a known engine."""
+def federated_assignments(method: str, engine: str | None, superlink: str | None,
+                          secure_aggregation: bool = False) -> list[str]:
+    """``--engine``, ``--superlink`` and ``--secure-aggregation`` as config assignments, checked: fedavg only, a
+    known engine."""
     assignments = []
+    if secure_aggregation:
+        if method != "fedavg":
+            raise ConfigError(f"--secure-aggregation applies to --method fedavg, not {method}")
+        assignments.append("secagg.enabled=true")
     if engine is not None:
         if method != "fedavg":
             raise ConfigError(f"--engine applies to --method fedavg, not {method}")
@@ -129,6 +140,15 @@ def privacy_line(privacy: dict) -> str:
             f"({privacy['guarantee']}); noise multiplier {privacy['noise_multiplier']:.3f}, clipping norm "
             f"{privacy['max_grad_norm']:g}, sample rate {privacy['sample_rate']:.4f}, "
             + (f"{privacy['steps']} steps" if "steps" in privacy else f"{privacy['rounds']} rounds"))
+
+
+def secagg_line(secagg: dict) -> str:
+    """Secure aggregation's settings and measured error, in one line."""
+    error = secagg["max_abs_error"]
+    return (f"secure aggregation: SecAgg+ ({secagg['engine']}), the server saw only each round's sum; clipping range "
+            f"{secagg['clipping_range']:g}, quantisation range {secagg['quantization_range']}, reconstruction "
+            f"threshold {secagg['reconstruction_threshold']}; max |secure - plain| of the mean update "
+            + (f"{error:.3g} (step {secagg['quantisation_step']:.3g})" if isinstance(error, float) else error))
 
 
 def _mean_std(stats: dict) -> str:

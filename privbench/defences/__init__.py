@@ -3,7 +3,8 @@ it on and the methods it applies to. The benchmark's ``defences`` axis takes its
 
 ``none`` is the undefended system; ``dpsgd-<unit>-e<epsilon>`` are DP-SGD (``privbench.defences.dpsgd``) at
 epsilon 1, 3 and 8 with the window or the participant as the privacy unit; ``dpfed-<mode>-e<epsilon>`` are
-FedAvg's client-level mechanisms (``privbench.defences.federated``); ``release-<transform>[-<strength>]`` are
+FedAvg's client-level mechanisms (``privbench.defences.federated``); ``secagg`` and ``secagg-dpfed-<mode>-e<epsilon>``
+secure aggregation (``privbench.federated.secure``), alone or under client or local DP; ``release-<transform>[-<strength>]`` are
 the AU release transforms (``privbench.release``) at the strengths ``privbench.release.STRENGTHS`` names.
 """
 
@@ -93,6 +94,14 @@ for _epsilon in (1, 3, 8):
         DEFENCES.register(f"dpfed-{_mode}-e{_epsilon}", f"client-level DP for FedAvg at epsilon {_epsilon}, delta "
                           f"1e-5: {_what}")(
             DPDefence(assignments=(f"dp.epsilon={_epsilon}", f"dp.mode={_mode}"), methods=("fedavg",)))
+DEFENCES.register("secagg", "secure aggregation for FedAvg (Flower's SecAgg+): the server learns only each round's "
+                  "sum of updates")(Defence(assignments=("secagg.enabled=true",), methods=("fedavg",)))
+for _epsilon in (1, 3, 8):
+    for _mode in ("client", "local"):
+        DEFENCES.register(f"secagg-dpfed-{_mode}-e{_epsilon}", f"client-level DP for FedAvg at epsilon {_epsilon}, "
+                          f"delta 1e-5, {FEDERATED_MODES[_mode]}, summed by secure aggregation (SecAgg+)")(
+            DPDefence(assignments=(f"dp.epsilon={_epsilon}", f"dp.mode={_mode}", "secagg.enabled=true"),
+                      methods=("fedavg",)))
 for _name, _strengths in STRENGTHS.items():  # the AU release transforms (privbench.release), at their strengths
     for _label, _set in _strengths.items():
         DEFENCES.register("-".join(["release", _name] + ([_label] if _label else [])),

@@ -64,8 +64,12 @@ class CrossValidation:
         own release); empty without DP."""
         if not self.privacy:
             return {}
-        worst = max(self.privacy, key=lambda p: p["epsilon"])
-        return {**{k: v for k, v in worst.items() if k != "fold"}, "folds": self.privacy}
+        worst = max(self.privacy, key=lambda p: p.get("epsilon", 0.0))  # secure aggregation alone: no epsilon
+        summary = {**{k: v for k, v in worst.items() if k != "fold"}, "folds": self.privacy}
+        errors = [p["secagg"]["max_abs_error"] for p in self.privacy if "secagg" in p]
+        if errors and all(isinstance(e, float) for e in errors):  # SecAgg+'s measured error: the largest fold's
+            summary["secagg"] = {**summary["secagg"], "max_abs_error": max(errors)}
+        return summary
 
     def summary(self) -> dict[str, Any]:
         """metrics.json's accuracy part: per metric and dimension, mean, std (ddof=1) and folds."""

@@ -104,12 +104,12 @@ def _is_address(value: str) -> bool:
 
 
 # ----------------------------------------------------------------------------------------------- launcher
-PYPROJECT = f"""[build-system]
+PYPROJECT = """[build-system]
 requires = ["hatchling"]
 build-backend = "hatchling.build"
 
 [project]
-name = "{APP_NAME}"
+name = "{app_name}"
 version = "1.0.0"
 description = "privbench FedAvg (ResNet18 + RNN), one client per participant"
 license = "Apache-2.0"
@@ -120,7 +120,7 @@ publisher = "privbench"
 
 [tool.flwr.app.components]
 serverapp = "privbench.methods.fedavg_apps:server_app"
-clientapp = "privbench.methods.fedavg_apps:client_app"
+clientapp = "privbench.methods.fedavg_apps:{clientapp}"
 
 [tool.flwr.app.config]
 job = ""
@@ -135,7 +135,9 @@ def submit(superlink: str, job: DeploymentJob, *, timeout: float, progress: Prog
     with tempfile.TemporaryDirectory(prefix="privbench-flwr-") as tmp:
         root = Path(tmp)
         (root / "app").mkdir()
-        (root / "app" / "pyproject.toml").write_text(PYPROJECT)
+        secure = bool((job.config.get("secagg") or {}).get("enabled"))  # SecAgg+: the clients behind its mod
+        (root / "app" / "pyproject.toml").write_text(PYPROJECT.format(
+            app_name=APP_NAME, clientapp="secure_client_app" if secure else "client_app"))
         (root / "home").mkdir()
         security = f'root-certificates = "{tls_certificate}"' if tls_certificate else "insecure = true"
         (root / "home" / "config.toml").write_text(

@@ -23,6 +23,7 @@ from flwr.app import (
     MetricRecord,
     RecordDict,
 )
+from flwr.client.mod import secaggplus_mod
 from flwr.clientapp import ClientApp
 from flwr.serverapp import Grid, ServerApp
 from torch import nn
@@ -32,6 +33,7 @@ from privbench.federated.aggregate import StateDict
 from privbench.federated.client import ClientResult, LocalTraining, local_update
 from privbench.federated.engine import FoldContext
 from privbench.federated.inprocess import run_rounds
+from privbench.federated.secagg_flower import SecureGridExecutor, secure_train_reply
 from privbench.federated.server import (
     FederatedHistory,
     FederationPlan,
@@ -47,27 +49,33 @@ QUERY_TIMEOUT = 120.0  # seconds the server waits for the nodes to say which cli
 
 
 def client_app(clients: Mapping[str, FrameSequence], *, make_model: Callable[[], nn.Module],
-               training: LocalTraining, device: str, threads: int) -> ClientApp:
+               training: LocalTraining, device: str, threads: int, secure: bool = False) -> ClientApp:
     """A ClientApp whose node trains the participant at index ``partition-id`` of the sorted ids, on
-    ``threads`` torch threads."""
+    ``threads`` torch threads; ``secure``: behind Flower's ``secaggplus_mod`` (only the round's sum is revealed)."""
     app = ClientApp()
     ids = sorted(clients)
 
     def own_id(context: Context) -> str:
         return ids[int(context.node_config["partition-id"])]
 
+    def step(cid: str, weights: StateDict, config: Mapping) -> ClientResult:
+        torch.set_num_threads(threads)
+        return local_update(make_model(), weights, cid, clients[cid], training, int(config["seed"]),
+                            torch.device(device), int(config["round"]))
+
     @app.query()
     def identify(msg: Message, context: Context) -> Message:
         return identity_reply(msg, own_id(context))
 
-    @app.train()
-    def train(msg: Message, context: Context) -> Message:
-        cid = own_id(context)
-        weights = msg.content["arrays"].to_torch_state_dict()
-        seed, round_ = int(msg.content["config"]["seed"]), int(msg.content["config"]["round"])
-        torch.set_num_threads(threads)
-        return train_reply(msg, local_update(make_model(), weights, cid, clients[cid], training, seed,
-                                             torch.device(device), round_))
+    if secure:
+        @app.train(mods=[secaggplus_mod])
+        def secure_train(msg: Message, context: Context) -> Message:
+            return secure_train_reply(msg, lambda weights, config: step(own_id(context), weights, config))
+    else:
+        @app.train()
+        def train(msg: Message, context: Context) -> Message:
+            return train_reply(msg, step(own_id(context), msg.content["arrays"].to_torch_state_dict(),
+                                         msg.content["config"]))
 
     return app
 
@@ -84,14 +92,9 @@ def wait_for_nodes(grid: Grid, count: int, timeout: float = 120.0) -> list[int]:
     return nodes
 
 
-def grid_executor(grid: Grid, client_ids: list[str], *, seed: int, timeout: float,
-                  settings: dict[str, str] | None = None) -> RoundExecutor:
-    """Find which node holds each client (a query message), then run rounds through the grid.
-
-    Each round sends the global weights, the round's seed and ``settings`` (sent to every client) to
-    the chosen clients' nodes and waits at most ``timeout`` seconds: a node that is stopped, fails
-    or is late is counted as a failed client of that round. Clients no node holds fail every round.
-    """
+def locate_clients(grid: Grid, client_ids: list[str]) -> dict[str, int]:
+    """Which node holds each client (a query message to every connected node); clients no node holds are
+    logged (they fail every round)."""
     nodes = wait_for_nodes(grid, len(client_ids))
     replies = grid.send_and_receive(
         [Message(RecordDict(), dst_node_id=node, message_type="query") for node in nodes], timeout=QUERY_TIMEOUT)
@@ -104,6 +107,28 @@ def grid_executor(grid: Grid, client_ids: list[str], *, seed: int, timeout: floa
     missing = sorted(set(client_ids) - set(node_of))
     if missing:
         log.warning("no connected node holds client(s) %s", ", ".join(missing))
+    return node_of
+
+
+def round_executor(grid: Grid, context: Context, client_ids: list[str], *, seed: int, timeout: float,
+                   server: ServerStep | None, settings: dict[str, str] | None = None) -> RoundExecutor:
+    """The round executor ``server`` needs: SecAgg+ rounds when it has a ``secure_sum`` stage, else plain ones."""
+    secure = server.stages.get("secure_sum") if server is not None else None
+    if secure is None:
+        return grid_executor(grid, client_ids, seed=seed, timeout=timeout, settings=settings)
+    return SecureGridExecutor(grid, context, locate_clients(grid, client_ids), secure.secagg, seed=seed,
+                              timeout=timeout, settings=settings)
+
+
+def grid_executor(grid: Grid, client_ids: list[str], *, seed: int, timeout: float,
+                  settings: dict[str, str] | None = None) -> RoundExecutor:
+    """Find which node holds each client (``locate_clients``), then run rounds through the grid.
+
+    Each round sends the global weights, the round's seed and ``settings`` (sent to every client) to
+    the chosen clients' nodes and waits at most ``timeout`` seconds: a node that is stopped, fails
+    or is late is counted as a failed client of that round. Clients no node holds fail every round.
+    """
+    node_of = locate_clients(grid, client_ids)
 
     def execute(global_weights: StateDict, chosen: list[str], round_: int) -> tuple[list[ClientResult], int]:
         arrays = ArrayRecord(global_weights)
@@ -148,7 +173,7 @@ def server_app(model: nn.Module, client_ids: list[str], *, training: LocalTraini
 
     @app.main()
     def main(grid: Grid, context: Context) -> None:
-        execute = grid_executor(grid, client_ids, seed=seed, timeout=plan.client_timeout)
+        execute = round_executor(grid, context, client_ids, seed=seed, timeout=plan.client_timeout, server=server)
         history.append(run_rounds(model, client_ids, training=training, plan=plan, validator=validator, seed=seed,
                                   progress=progress, execute=execute, server=server))
 
@@ -179,7 +204,8 @@ class FlowerSimulation:
             server_app=server_app(model, sorted(clients), training=training, plan=plan, validator=validator,
                                   seed=seed, progress=progress, server=server, history=history),
             client_app=client_app(clients, make_model=lambda: copy.deepcopy(template), training=training,
-                                  device=device.type, threads=threads),
+                                  device=device.type, threads=threads,
+                                  secure=server is not None and "secure_sum" in server.stages),
             num_supernodes=len(clients),
             backend_config={"client_resources": {"num_cpus": threads, "num_gpus": 0.0},
                             "init_args": {"num_cpus": max(threads, os.cpu_count() or 1)}},

@@ -92,6 +92,7 @@ class RoundState:
     chosen: list[str] = field(default_factory=list)  # sample
     results: list[ClientResult] = field(default_factory=list)  # execute; drop keeps the on-time ones; clip
     failed: int = 0  # execute (failed clients), drop (late ones)
+    total: StateDict = field(default_factory=dict)  # secure_sum: the round's summed updates (all SecAgg+ reveals)
     average: StateDict = field(default_factory=dict)  # aggregate: averaged client weights; noise
     weights: StateDict = field(default_factory=dict)  # momentum: the next global weights
     seconds: dict[str, float] = field(default_factory=dict)  # ServerStep: wall seconds of each stage so far

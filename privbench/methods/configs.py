@@ -18,10 +18,12 @@ from privbench.settings import (
     FrameSettings,
     HeadSettings,
     OptimiserSettings,
+    SecAggSettings,
     StoppingSettings,
     WindowSettings,
     check_dp,
     check_federated_dp,
+    check_secagg,
 )
 
 
@@ -79,10 +81,12 @@ class FedAvgConfig:
     federation: FederationSettings
     deployment: DeploymentSettings
     dp: DPSettings
+    secagg: SecAggSettings
     save_models: bool
 
     def __post_init__(self) -> None:
         check_federated_dp(self.dp, self.frames, self.federation)
+        check_secagg(self.secagg, self.dp, self.federation, self.deployment)
 
 
 CONFIG_TYPES: dict[str, type] = {"au": AUConfig, "central": CentralConfig, "fedavg": FedAvgConfig}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from privbench.config import to_dict
@@ -11,6 +13,7 @@ from privbench.errors import ConfigError
 from privbench.federated.client import LocalTraining
 from privbench.federated.engine import FoldContext
 from privbench.federated.server import FederationPlan, ServerStep
+from privbench.federated.stages import standard_step
 from privbench.methods import ENGINES
 from privbench.methods.base import METHODS, FoldOutput
 from privbench.methods.configs import FedAvgConfig
@@ -50,6 +53,8 @@ class FedAvgMethod:
         if config.federation.min_clients > len(split.train):
             raise ConfigError(f"min_clients {config.federation.min_clients} is more than the {len(split.train)} "
                               "training participants")
+        if config.secagg.enabled:
+            check_secure_fold(config, len(split.train))
         engine = ENGINES.get(config.deployment.engine)
         fold = FrameFold.prepare(dataset, split, config, rnn, seed, device, local_train=engine.local_data)
         # an engine whose server runs elsewhere (deployment) builds the step from the settings it is sent
@@ -70,14 +75,42 @@ class FedAvgMethod:
 
 
 def server_step(config: FedAvgConfig, clients: int) -> ServerStep | None:
-    """The server step the settings ask for: client-level DP's (``dp.mode``, privbench.defences.federated) for
-    ``clients`` training participants, or None (the standard step)."""
-    if not config.dp.enabled:
+    """The server step the settings ask for, for ``clients`` training participants: client-level DP's
+    (``dp.mode``, privbench.defences.federated), under secure aggregation (``secagg``, privbench.federated.secure)
+    or both; None for the standard step."""
+    dp, secagg, federation = config.dp, config.secagg, config.federation
+    if not dp.enabled and not secagg.enabled:
         return None
-    from privbench.defences.federated import dp_step  # opacus: only DP runs import it
+    step = standard_step()
+    if dp.enabled:
+        from privbench.defences.federated import dp_step  # opacus: only DP runs import it
 
-    return dp_step(config.dp, clients=clients, rounds=config.federation.rounds,
-                   client_fraction=config.federation.client_fraction)
+        step = dp_step(dp, clients=clients, rounds=federation.rounds, client_fraction=federation.client_fraction)
+    if secagg.enabled:
+        from privbench.federated.secure import secure_step  # flwr's quantisation: only secure runs import it
+
+        check_secure_fold(config, clients)
+        poisson = dp.enabled and dp.mode == "client"
+        step = secure_step(step, secagg, expected=federation.client_fraction * clients if poisson else None,
+                           skip_small=poisson)
+    return step
+
+
+def check_secure_fold(config: FedAvgConfig, clients: int) -> None:
+    """What SecAgg+ needs of a fold of ``clients`` training participants: at least its threshold per round
+    (expected, under Poisson sampling) and a sum that cannot overflow the masks' modulus."""
+    secagg, federation = config.secagg, config.federation
+    poisson = config.dp.enabled and config.dp.mode == "client"
+    per_round = federation.client_fraction * clients if poisson else min(clients, max(
+        federation.min_clients, math.ceil(federation.client_fraction * clients)))
+    if per_round < secagg.reconstruction_threshold:
+        raise ConfigError(f"secure aggregation: {per_round:g} {'expected ' if poisson else ''}clients per round is "
+                          f"below secagg.reconstruction_threshold ({secagg.reconstruction_threshold}); SecAgg+ "
+                          "cannot unmask such a round")
+    if clients * secagg.quantization_range >= secagg.modulus_range:
+        raise ConfigError(f"secure aggregation: {clients} clients x secagg.quantization_range "
+                          f"{secagg.quantization_range} reach secagg.modulus_range {secagg.modulus_range}: the sum "
+                          "would overflow")
 
 
 def fold_context(dataset: Dataset, split: Split, config: FedAvgConfig, rnn: str) -> FoldContext:

@@ -14,9 +14,11 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Mapping
 
 import torch
 from flwr.app import Context, Message
+from flwr.client.mod import secaggplus_mod
 from flwr.clientapp import ClientApp
 from flwr.serverapp import Grid, ServerApp
 
@@ -25,9 +27,10 @@ from privbench.data.frame_transform import FrameTransform
 from privbench.data.frames import FrameSequence
 from privbench.data.layout import Dataset
 from privbench.data.splits import Split
-from privbench.federated.client import LocalTraining, local_update
+from privbench.federated.client import ClientResult, LocalTraining, local_update
 from privbench.federated.deployment import RESULT_HISTORY, RESULT_WEIGHTS, DeploymentJob
-from privbench.federated.flower_engine import grid_executor, identity_reply, train_reply
+from privbench.federated.flower_engine import identity_reply, round_executor, train_reply
+from privbench.federated.secagg_flower import secure_train_reply
 from privbench.federated.inprocess import run_rounds
 from privbench.federated.server import FederationPlan
 from privbench.io import atomic_dir
@@ -50,9 +53,6 @@ class ClientSpec:
     def message(self) -> dict[str, str]:
         return {"spec": json.dumps(to_dict(self))}
 
-    @classmethod
-    def read(cls, msg: Message) -> ClientSpec:
-        return build(cls, json.loads(str(msg.content["config"]["spec"])), "client settings from the server")
 
 
 def _device() -> torch.device:
@@ -81,16 +81,30 @@ def identify(msg: Message, context: Context) -> Message:
     return identity_reply(msg, _node_participant(context)[0])
 
 
-@client_app.train()
-def train(msg: Message, context: Context) -> Message:
+def _train(context: Context, weights: dict[str, torch.Tensor], config: Mapping) -> ClientResult:
+    """This node's participant's step from the global ``weights`` and the server's ``config`` (its spec)."""
     participant, dataset = _node_participant(context)
-    spec = ClientSpec.read(msg)
+    spec = build(ClientSpec, json.loads(str(config["spec"])), "client settings from the server")
     sequence = _local_sequence(dataset, participant, spec.frames)
     backbone = BackboneConfig("none", spec.frames.backbone.norm)  # the architecture only: weights come with msg
     model, _ = build_model(spec.head, backbone, spec.rnn, 0)
-    config = msg.content["config"]
-    return train_reply(msg, local_update(model, msg.content["arrays"].to_torch_state_dict(), participant, sequence,
-                                         spec.training, int(config["seed"]), _device(), int(config["round"])))
+    return local_update(model, weights, participant, sequence, spec.training, int(config["seed"]), _device(),
+                        int(config["round"]))
+
+
+@client_app.train()
+def train(msg: Message, context: Context) -> Message:
+    return train_reply(msg, _train(context, msg.content["arrays"].to_torch_state_dict(), msg.content["config"]))
+
+
+# the same client behind Flower's SecAgg+ mod (secagg.enabled: the deployment engine submits this one)
+secure_client_app = ClientApp()
+secure_client_app.query()(identify)
+
+
+@secure_client_app.train(mods=[secaggplus_mod])
+def secure_train(msg: Message, context: Context) -> Message:
+    return secure_train_reply(msg, lambda weights, config: _train(context, weights, config))
 
 
 # ----------------------------------------------------------------------------------------------- server
@@ -107,10 +121,11 @@ def main(grid: Grid, context: Context) -> None:
     split = Split(0, tuple(job.train), tuple(job.validation), ())
     fold = FrameFold.prepare(Dataset(job.dataset), split, config, job.rnn, job.seed, _device(), local_train=False)
     spec = ClientSpec(rnn=job.rnn, head=config.head, frames=config.frames, training=training)
-    execute = grid_executor(grid, job.train, seed=job.seed, timeout=plan.client_timeout, settings=spec.message())
+    server = server_step(config, len(job.train))
+    execute = round_executor(grid, context, job.train, seed=job.seed, timeout=plan.client_timeout, server=server,
+                             settings=spec.message())
     history = run_rounds(fold.model, job.train, training=training, plan=plan, validator=fold.validator,
-                         seed=job.seed, progress=Progress(enabled=False), execute=execute,
-                         server=server_step(config, len(job.train)))
+                         seed=job.seed, progress=Progress(enabled=False), execute=execute, server=server)
     with atomic_dir(job_path.parent / "result") as out:
         torch.save({k: v.cpu() for k, v in fold.model.state_dict().items()}, out / RESULT_WEIGHTS)
         torch.save(history, out / RESULT_HISTORY)
