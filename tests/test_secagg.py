@@ -18,6 +18,8 @@ from privbench.federated.stages import standard_step
 from privbench.progress import Progress
 from privbench.settings import SecAggSettings
 from privbench.types import load_updates
+from test_fedavg import CPU, QUIET, clients, inprocess, plan, small_model  # noqa: F401 (clients: a fixture)
+from test_fedavg import TRAINING as FEDAVG_TRAINING
 
 runner = CliRunner()
 TRAINING = LocalTraining(seq_len=4, stride=4, batch_size=4, local_epochs=1, lr=1e-3, loss="mse")
@@ -77,23 +79,25 @@ def test_under_secure_aggregation_the_capture_holds_only_round_sums():
 
 @pytest.fixture(scope="module")
 def secure_run(tiny_dataset, tmp_path_factory):
-    """A quick fedavg run (2 folds, 2 rounds) under secure aggregation, round sums captured."""
+    """A quick fedavg run (2 folds, 1 round) under secure aggregation, its round sums captured."""
     out = tmp_path_factory.mktemp("secagg") / "run"
     result = runner.invoke(app, ["run", "--method", "fedavg", "--rnn", "rnn", "--profile", "quick", "--folds", "2",
                                  "--data", str(tiny_dataset), "--no-progress", "--secure-aggregation", "--set",
-                                 "capture_updates_mb=200", "--set", "val_participants=0", "--out", str(out)])
+                                 "capture_updates_mb=50", "--set", "val_participants=0", "--set", "rounds=1",
+                                 "--out", str(out)])
     assert result.exit_code == 0, result.output
     return out, result.output
 
 
-def test_a_secure_run_records_secagg_and_gradinv_says_only_sums_exist(secure_run, tmp_path):
+def test_a_secure_run_records_secagg_and_gradinv_says_only_sums_exist(secure_run, tiny_dataset, tmp_path):
     out, output = secure_run
     record = json.loads((out / "metrics.json").read_text())["privacy"]["secagg"]
     assert record["mechanism"] == "secagg+" and 0 < record["max_abs_error"] <= record["quantisation_step"]
     assert record["quantization_range"] == 2**22 and "secure aggregation: SecAgg+" in output
     updates = load_updates(out / "updates.pt")
     assert updates and all(u.kind == SUM_KIND and "+" in u.client_id for u in updates)
-    result = runner.invoke(app, ["attack", "gradinv", "--updates", str(out), "--out", str(tmp_path / "a")])
+    result = runner.invoke(app, ["attack", "gradinv", "--updates", str(out), "--data", str(tiny_dataset), "--out",
+                                 str(tmp_path / "a")])
     assert result.exit_code == 2 and "only round sums exist" in result.output and not (tmp_path / "a").exists()
 
 
@@ -117,3 +121,26 @@ def test_impossible_secure_aggregation_is_refused_in_one_line(tiny_dataset, tmp_
 def test_secure_aggregation_belongs_to_fedavg():
     result = runner.invoke(app, ["run", "--method", "au", "--secure-aggregation", "--no-progress"])
     assert result.exit_code == 2 and "--secure-aggregation applies to --method fedavg" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.network
+def test_secagg_plus_on_the_flower_simulation_equals_the_plain_aggregate_within_its_quantisation(clients):
+    """One round of three clients: Flower's SecAgg+ (secaggplus_mod on each ClientApp, the workflow on the
+    ServerApp) against the in-process plain mean of the same updates (the clients' arithmetic is bit-identical
+    across engines); the server captured only the round's sum."""
+    from privbench.federated.flower_engine import run_flower_simulation
+
+    federation = plan(rounds=1, min_clients=2, capture_mb=1e3)
+    plain = small_model()
+    inprocess(plain, clients, federation)
+    flower = small_model()
+    history = run_flower_simulation(flower, clients, training=FEDAVG_TRAINING, plan=federation, validator=None,
+                                    seed=0, device=CPU, progress=QUIET, server=secure_step(standard_step(), SECAGG))
+    error = max(float((flower.state_dict()[k] - v).abs().max()) for k, v in plain.state_dict().items()
+                if v.is_floating_point())
+    print(f"SecAgg+ on the Flower simulation: max |secure - plain| = {error:.3g} (step {quantisation_step(SECAGG):.3g})")
+    assert 0 < error <= quantisation_step(SECAGG) + 1e-6
+    record = history.privacy["secagg"]
+    assert record["engine"] == "flower" and "not measurable" in record["max_abs_error"] and record["rounds"] == 1
+    assert [u.kind for u in history.updates] == [SUM_KIND] and history.updates[0].client_id == "A+B+C"
