@@ -1,0 +1,63 @@
+"""Per-round cost of secure aggregation (Flower's SecAgg+) against plain FedAvg, on the Flower simulation engine,
+as a ratio in one run (and the in-process secure sum beside it).
+
+The same clients and rounds run four times: plain and SecAgg+ on the Flower simulation (Ray), plain and the
+secure sum in-process. Per round: wall seconds, the clients' summed compute, and the secure / plain ratio.
+The deployment engine is not measured here (its per-message ClientApp start-up dominates; see
+benchmarks/federated_deployment.py).
+Usage: python benchmarks/secagg_cost.py [--clients 3] [--rounds 2] [--frames 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from federated_engines import make_clients, model
+
+from privbench.federated.client import LocalTraining
+from privbench.federated.flower_engine import run_flower_simulation
+from privbench.federated.inprocess import run_inprocess
+from privbench.federated.secure import secure_step
+from privbench.federated.server import FederatedHistory, FederationPlan
+from privbench.federated.stages import standard_step
+from privbench.progress import Progress
+from privbench.settings import SecAggSettings
+
+SECAGG = SecAggSettings(enabled=True, num_shares=0, reconstruction_threshold=2, clipping_range=8.0,
+                        quantization_range=2**22, modulus_range=2**32)
+
+
+def per_round(history: FederatedHistory) -> tuple[float, float]:
+    """Mean wall seconds per round and the clients' summed compute per round."""
+    rounds = len(history.epoch_seconds)
+    return float(np.mean(history.epoch_seconds)), history.client_seconds / rounds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--frames", type=int, default=300)
+    args = parser.parse_args()
+    clients = make_clients(Path(tempfile.mkdtemp()), args.clients, args.frames)
+    training = LocalTraining(seq_len=16, stride=16, batch_size=8, local_epochs=1, lr=1e-3, loss="mse")
+    plan = FederationPlan(rounds=args.rounds, client_fraction=1.0, min_clients=args.clients, aggregation="mean",
+                          patience=0, capture_mb=0)
+    common = {"training": training, "plan": plan, "validator": None, "seed": 0, "device": torch.device("cpu"),
+              "progress": Progress(enabled=False)}
+    measured = {}
+    for engine, run in (("flower", run_flower_simulation), ("inprocess", run_inprocess)):
+        for label, step in (("plain", standard_step()), ("secagg", secure_step(standard_step(), SECAGG))):
+            measured[engine, label] = per_round(run(model(), clients, server=step, **common))
+    for engine in ("flower", "inprocess"):
+        (plain, plain_clients), (secure, secure_clients) = measured[engine, "plain"], measured[engine, "secagg"]
+        print(f"{engine}: plain {plain:.2f} s per round (clients {plain_clients:.2f} s), SecAgg+ {secure:.2f} s "
+              f"(clients {secure_clients:.2f} s): {secure / plain:.2f}x per round")
+
+
+if __name__ == "__main__":
+    main()
