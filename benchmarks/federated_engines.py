@@ -64,18 +64,24 @@ def timed_step(seconds: dict[str, list[float]]):
     return step.replace("account", keep)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--frames", type=int, default=1500)
+def engine_inputs(doc: str, *, clients: int, rounds: int, frames: int) -> tuple[argparse.Namespace, dict, dict]:
+    """The command line (``--clients``, ``--rounds``, ``--frames`` with these defaults), the clients, and the
+    engine keywords every run shares: every client each round, plain mean, CPU."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=clients)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--frames", type=int, default=frames)
     args = parser.parse_args()
-    clients = make_clients(Path(tempfile.mkdtemp()), args.clients, args.frames)
+    made = make_clients(Path(tempfile.mkdtemp()), args.clients, args.frames)
     training = LocalTraining(seq_len=16, stride=16, batch_size=8, local_epochs=1, lr=1e-3, loss="mse")
     plan = FederationPlan(rounds=args.rounds, client_fraction=1.0, min_clients=args.clients, aggregation="mean",
                           patience=0, capture_mb=0)
-    common = {"training": training, "plan": plan, "validator": None, "seed": 0, "device": torch.device("cpu"),
-              "progress": Progress(enabled=False)}
+    return args, made, {"training": training, "plan": plan, "validator": None, "seed": 0,
+                        "device": torch.device("cpu"), "progress": Progress(enabled=False)}
+
+
+def main() -> None:
+    args, clients, common = engine_inputs(__doc__, clients=4, rounds=3, frames=1500)
 
     stages: dict[str, list[float]] = {}
     start = time.perf_counter()

@@ -10,21 +10,14 @@ Usage: python benchmarks/secagg_cost.py [--clients 3] [--rounds 2] [--frames 300
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-from pathlib import Path
-
 import numpy as np
-import torch
-from federated_engines import make_clients, model
+from federated_engines import engine_inputs, model
 
-from privbench.federated.client import LocalTraining
 from privbench.federated.flower_engine import run_flower_simulation
 from privbench.federated.inprocess import run_inprocess
 from privbench.federated.secure import secure_step
-from privbench.federated.server import FederatedHistory, FederationPlan
+from privbench.federated.server import FederatedHistory
 from privbench.federated.stages import standard_step
-from privbench.progress import Progress
 from privbench.settings import SecAggSettings
 
 SECAGG = SecAggSettings(enabled=True, num_shares=0, reconstruction_threshold=2, clipping_range=8.0,
@@ -38,17 +31,7 @@ def per_round(history: FederatedHistory) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--frames", type=int, default=300)
-    args = parser.parse_args()
-    clients = make_clients(Path(tempfile.mkdtemp()), args.clients, args.frames)
-    training = LocalTraining(seq_len=16, stride=16, batch_size=8, local_epochs=1, lr=1e-3, loss="mse")
-    plan = FederationPlan(rounds=args.rounds, client_fraction=1.0, min_clients=args.clients, aggregation="mean",
-                          patience=0, capture_mb=0)
-    common = {"training": training, "plan": plan, "validator": None, "seed": 0, "device": torch.device("cpu"),
-              "progress": Progress(enabled=False)}
+    _, clients, common = engine_inputs(__doc__, clients=3, rounds=2, frames=300)
     measured = {}
     for engine, run in (("flower", run_flower_simulation), ("inprocess", run_inprocess)):
         for label, step in (("plain", standard_step()), ("secagg", secure_step(standard_step(), SECAGG))):
