@@ -21,6 +21,17 @@ def unit_of(run: TrainRun) -> str:
     return str(run.folder.metrics.get("privacy", {}).get("unit", ""))
 
 
+def epsilon_axis(ax, epsilons: list[float]) -> None:
+    """A log axis ticked at the epsilons spent, in plain numbers."""
+    from matplotlib.ticker import NullFormatter, NullLocator
+
+    ax.set_xscale("log")
+    ticks = sorted({round(e, 2) for e in epsilons})
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def budget_plot(trains: list[TrainRun]) -> Figure | None:
     """CCC (mean over folds and seeds, std as bars) of every DP run against its epsilon, per dimension."""
     private = [r for r in trains if epsilon_of(r) is not None]
@@ -32,17 +43,18 @@ def budget_plot(trains: list[TrainRun]) -> Figure | None:
     plain = {(r.method, r.head): r for r in trains if epsilon_of(r) is None and r.defence == "none"}
     plt = pyplot()
     figure, axes = plt.subplots(1, len(DIMENSIONS), figsize=(10, 4.2), squeeze=False)
+    references = sorted({(method, head) for method, head, _ in lines} & set(plain))
     for ax, dim in zip(axes[0], DIMENSIONS):
         for i, ((method, head, unit), runs) in enumerate(sorted(lines.items())):
             points = sorted((epsilon_of(r), r.ccc_folds(dim)) for r in runs)
             ax.errorbar([p[0] for p in points], [mean(p[1]) for p in points],
                         yerr=[stdev(p[1]) if len(p[1]) > 1 else 0 for p in points], fmt="o-", capsize=3,
                         color=COLOURS[i % len(COLOURS)], label=f"{method}/{head}, DP-SGD per {unit}")
-            if (method, head) in plain:
-                ax.axhline(mean(plain[(method, head)].ccc_folds(dim)), color=COLOURS[i % len(COLOURS)],
-                           linestyle="--", linewidth=1, label=f"{method}/{head}, no DP")
+        for j, (method, head) in enumerate(references):
+            ax.axhline(mean(plain[(method, head)].ccc_folds(dim)), color="black", linestyle=("--", "-.", ":")[j % 3],
+                       linewidth=1, label=f"{method}/{head}, no DP")
         ax.axhline(0, color="grey", linewidth=1, label="constant predictor")
-        ax.set_xscale("log")
+        epsilon_axis(ax, [epsilon_of(r) for r in private])
         ax.set_xlabel("epsilon spent (largest fold; delta as run)")
         ax.set_ylabel(f"CCC {dim}")
         ax.set_title(f"CCC {dim} against the privacy budget", fontsize=10)
@@ -79,7 +91,7 @@ def audit_plot(attacks: list[AttackRun]) -> Figure | None:
         else:
             span = [min(epsilon_of(a.target) for a in private), max(epsilon_of(a.target) for a in private)]
             ax.plot(span, span, color="grey", linestyle=":", linewidth=1, label="accountant's epsilon (ceiling)")
-        ax.set_xscale("log")
+        epsilon_axis(ax, [epsilon_of(a.target) for a in private])
         ax.set_xlabel("accountant's epsilon (largest fold)")
         ax.set_ylabel(label)
         ax.set_title(f"{label} against the privacy budget", fontsize=10)
