@@ -229,7 +229,7 @@ def refused(*args: str) -> str:
     ({"colour": "red"}, "unknown key 'colour'"),
     ({"methods": ["au", "cnn"]}, "unknown method 'cnn'"),
     ({"rnns": ["gru"]}, "unknown rnn 'gru'"),
-    ({"attacks": ["membership"]}, "unknown bench attack 'membership'"),
+    ({"attacks": ["inversion"]}, "unknown bench attack 'inversion'"),
     ({"defences": ["dp"]}, "unknown defence 'dp'"),
     ({"seeds": {"a": 1}}, "one level"),
     ({"set_au": ["data.participants=4"]}, "data.KEY belongs in `set`"),

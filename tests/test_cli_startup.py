@@ -90,9 +90,14 @@ def test_list_json_names_and_describes_everything():
         "methods": ["au", "central", "fedavg"], "rnns": ["bigru", "bilstm", "rnn"],
         "engines": ["inprocess", "flower", "deployment"], "attacks": ["reid", "demographics", "gradinv", "membership"],
         "defences": ["none", *(f"dpsgd-{unit}-e{e}" for e in (1, 3, 8) for unit in ("window", "participant")),
-                     *(f"dpfed-{mode}-e{e}" for e in (1, 3, 8) for mode in ("server", "client", "local"))],
+                     *(f"dpfed-{mode}-e{e}" for e in (1, 3, 8) for mode in ("server", "client", "local")),
+                     "secagg", *(f"secagg-dpfed-{mode}-e{e}" for e in (1, 3, 8) for mode in ("client", "local")),
+                     "release-intensities", "release-zscore", *(f"release-noise-snr{v}" for v in ("3", "1", "0.3")),
+                     *(f"release-ldp-e{v}" for v in (1000, 100, 10)), *(f"release-coarsen-{v}s" for v in (1, 4, 10)),
+                     *(f"release-quantise-{v}levels" for v in (6, 3, 2)),
+                     *(f"release-privatiser-w{v}" for v in ("0.3", "1", "3"))],
         "bench attacks": ["reid", "demographics", "gradinv", "reid_predictions", "demographics_predictions",
-                          "gradinv_updates"],
+                          "gradinv_updates", "reid_release", "demographics_release", "membership"],
         "profiles": ["quick", "default", "paper"],
     }
     assert all(e["description"] for entries in listed.values() for e in entries)
