@@ -26,7 +26,7 @@ def epsilon_axis(ax, epsilons: list[float]) -> None:
     from matplotlib.ticker import NullFormatter, NullLocator
 
     ax.set_xscale("log")
-    ticks = sorted({round(e, 2) for e in epsilons})
+    ticks = sorted({float(f"{e:.2g}") for e in epsilons})  # 7.99 and 8.0 are one tick
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_minor_formatter(NullFormatter())
@@ -95,7 +95,7 @@ def audit_plot(attacks: list[AttackRun]) -> Figure | None:
         ax.set_xlabel("accountant's epsilon (largest fold)")
         ax.set_ylabel(label)
         ax.set_title(f"{label} against the privacy budget", fontsize=10)
-        ax.legend(fontsize=7, frameon=False)
+        ax.legend(fontsize=7, frameon=False, loc="best")
     figure.tight_layout()
     return png(figure, "membership_audit", "The membership audit of the DP runs: the best attack's AUC (95% interval) "
                                            "and the empirical epsilon lower bound against the accountant's epsilon; "
