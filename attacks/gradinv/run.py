@@ -11,12 +11,13 @@ import numpy as np
 import torch
 
 from privbench.attacks.gradinv.captured import attack_captured
-from privbench.attacks.gradinv.client_round import observe
+from privbench.attacks.gradinv.client_round import observe, observe_sum
+from privbench.attacks.gradinv.defences import RoundFederation, client_mechanism, secure_record
 from privbench.attacks.gradinv.inversions import INVERSIONS
 from privbench.attacks.gradinv.outputs import plot_reconstructions, save_reconstructions
 from privbench.attacks.gradinv.scoring import Reidentification, Scored, require_matcher, score
 from privbench.attacks.gradinv.sweep import Point, plot_sweep, run_sweep, sweep_points
-from privbench.attacks.gradinv.threat import LocalSteps, PixelSpace, Reconstruction, VictimTruth
+from privbench.attacks.gradinv.threat import LocalSteps, ObservedUpdate, PixelSpace, Reconstruction, VictimTruth
 from privbench.attacks.gradinv.victim_models import VICTIM_MODELS, VictimSpec
 from privbench.attacks.gradinv.victim_training import train_victim
 from privbench.attacks.gradinv.victims import (
@@ -33,6 +34,7 @@ from privbench.data.frame_transform import IMAGENET_MEAN, IMAGENET_STD
 from privbench.data.layout import Dataset
 from privbench.errors import InputError
 from privbench.progress import Progress
+from privbench.settings import DPSettings, SecAggSettings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +67,9 @@ class GradinvConfig:
     sweep_victims: int
     sweep_iterations: int
     updates_round: int
+    federation: RoundFederation
+    dp: DPSettings
+    secagg: SecAggSettings
 
     def __post_init__(self) -> None:
         require(self.attack in INVERSIONS, f"unknown attack {self.attack!r}; valid: {', '.join(INVERSIONS)}")
@@ -81,6 +86,11 @@ class GradinvConfig:
         require((self.head == "rnn") == (self.seq_len > 0), "head rnn reads windows: set seq_len >= 1 with it "
                 "(and seq_len 0 with head frame)")
         require(min(self.sweep_victims, self.sweep_iterations) >= 1, "sweep_victims and sweep_iterations must be >= 1")
+        require(not self.dp.enabled or self.dp.mode != "dpsgd", "dp.mode=dpsgd is not a federated mechanism; "
+                "a simulated round takes dp.mode=server, client or local")
+        require(not (self.secagg.enabled and self.dp.enabled and self.dp.mode == "server"), "secure aggregation "
+                "with dp.mode=server cannot work: the server clips each update, and under SecAgg+ it sees only "
+                "their sum; use dp.mode=client or dp.mode=local")
         sweep_points(self)  # every point of the sweep is checked now, not after the main attack
 
     def victim_spec(self) -> VictimSpec:
@@ -104,6 +114,8 @@ def run_gradinv(dataset: Dataset, config: GradinvConfig, *, seed: int, from_run:
     With ``from_run`` (``--updates``), the run's captured updates instead, and no sweep (sweeps simulate)."""
     require_matcher(config.matcher, config.facenet_weights)
     if from_run is not None:
+        require(not config.dp.enabled and not config.secagg.enabled, "--updates attacks a run's captured updates "
+                "as they are: its defences are the run's own (drop --dp-epsilon and --secure-aggregation)")
         scored, threat = attack_captured(dataset, config, run_dir=from_run, seed=seed, progress=progress)
         return outcome(scored, threat)
     victims_and_gallery(dataset, config, seed=seed)
@@ -141,26 +153,35 @@ def attack_once(dataset: Dataset, config: GradinvConfig, *, seed: int,
     if config.trained_steps:
         train_victim(model, dataset, steps=config.trained_steps, victims={c.participant for c in clients},
                      seq_len=config.seq_len, frame_size=config.frame_size, pixels=pixels, seed=seed)
+    mechanism = client_mechanism(config.dp, config.federation.of(len(dataset.ids)), seed=seed)
+    sent = dict(training=config.local_steps_sent(), pixels=pixels, known_targets=config.known_targets,
+                mechanism=mechanism)
+    if config.secagg.enabled:
+        observed = [observe_sum(model, clients, **sent, secagg=config.secagg, seed=seed)]
+        defence = secure_record(mechanism.record, config.secagg, len(clients))
+    else:
+        observed = [observe(model, client, **sent, index=i) for i, client in enumerate(clients)]
+        defence = mechanism.record
     task = progress.add(f"gradient inversion ({config.attack}, batch {config.batch})",
-                        total=len(clients) * config.iterations)
-    reconstructions = []
-    for client in clients:
-        observed = observe(model, client, training=config.local_steps_sent(), pixels=pixels,
-                           known_targets=config.known_targets)
-        reconstructions.append(INVERSIONS.get(config.attack)(
-            observed, iterations=config.iterations, restarts=config.restarts, seed=seed,
-            progress_callback=lambda _: progress.advance(task)))
+                        total=len(observed) * config.iterations)
+    reconstructions = [INVERSIONS.get(config.attack)(view, iterations=config.iterations, restarts=config.restarts,
+                                                     seed=seed, progress_callback=lambda _: progress.advance(task))
+                       for view in observed]
     progress.remove(task)
-    scored = score(truth(clients), shown(reconstructions, clients), recovered_targets(reconstructions),
+    scored = score(truth(clients), shown(reconstructions, observed), recovered_targets(reconstructions),
                    gallery_images=references, gallery_owners=owners, reid=config.reidentification(),
                    score_targets=not config.known_targets, seed=seed)
-    return scored, {"target_source": target_source, "pixels": pixels, "model": model}
+    return scored, {"target_source": target_source, "pixels": pixels, "model": model, "defence": defence}
 
 
 def victims_and_gallery(dataset: Dataset, config: GradinvConfig, *,
                         seed: int) -> tuple[list[ClientData], str, np.ndarray, np.ndarray]:
     """The victim clients, where their targets came from, and the gallery images with their owners."""
-    clients, target_source = choose_victims(dataset, victims=config.victims, batch=config.batch,
+    victims = config.federation.of(len(dataset.ids)).secure_clients if config.secagg.enabled else config.victims
+    if config.secagg.enabled and victims < config.secagg.reconstruction_threshold:
+        raise InputError(f"a secure sum of {victims} clients is below secagg.reconstruction_threshold "
+                         f"({config.secagg.reconstruction_threshold}): SecAgg+ cannot unmask it")
+    clients, target_source = choose_victims(dataset, victims=victims, batch=config.batch,
                                             seq_len=config.seq_len, frame_size=config.frame_size, seed=seed)
     guard = gallery_guard(dataset, config.gallery_guard_seconds)
     references, owners = gallery(dataset, clients, per_participant=config.gallery_frames, guard=guard,
@@ -177,14 +198,14 @@ def truth(clients: list[ClientData]) -> VictimTruth:
                        frame_index=np.concatenate(rows), targets=torch.cat([c.targets for c in clients]).numpy())
 
 
-def shown(reconstructions: list[Reconstruction], clients: list[ClientData]) -> list[np.ndarray]:
-    """Each client's reconstructed examples as uint8 frames (a window by its middle frame)."""
+def shown(reconstructions: list[Reconstruction], observed: list[ObservedUpdate]) -> list[np.ndarray]:
+    """Each observed update's reconstructed examples as uint8 frames (a window by its middle frame); under
+    secure aggregation one update holds every example of the round's clients."""
     out = []
-    for reconstruction, client in zip(reconstructions, clients):
-        pixels = reconstruction.pixels
-        out.append(shown_frames(pixels))
-        if len(out[-1]) != len(client.pixels):
-            raise RuntimeError(f"the attack returned {len(out[-1])} examples for a batch of {len(client.pixels)}")
+    for reconstruction, view in zip(reconstructions, observed):
+        out.append(shown_frames(reconstruction.pixels))
+        if len(out[-1]) != view.examples:
+            raise RuntimeError(f"the attack returned {len(out[-1])} examples for an update of {view.examples}")
     return out
 
 
@@ -193,7 +214,7 @@ def recovered_targets(reconstructions: list[Reconstruction]) -> list[np.ndarray]
 
 
 def threat_model(scored: Scored, config: GradinvConfig, *, target_source: str, pixels: PixelSpace,
-                 model: torch.nn.Module) -> dict:
+                 model: torch.nn.Module, defence: dict) -> dict:
     """metrics.json's ``threat_model`` of a simulated round."""
     return {"update": "gradient (FedSGD)" if config.local_steps == 1 and config.optimizer == "sgd" else
             "weight delta (FedAvg)", "model": config.model, "head": config.head, "norm": config.norm,
@@ -202,7 +223,8 @@ def threat_model(scored: Scored, config: GradinvConfig, *, target_source: str, p
             "local_steps": config.local_steps, "known_targets": config.known_targets, "targets": target_source,
             "attack": config.attack, "iterations": config.iterations, "grey": pixels.grey,
             "parameters": sum(p.numel() for p in model.parameters()), "matcher": scored.matcher,
-            "reid_smoothing": config.reid_smoothing, "victims": config.victims}
+            "reid_smoothing": config.reid_smoothing, "victims": len(scored.participant_id) // config.batch,
+            "defence": defence}
 
 
 def outcome(scored: Scored, threat: dict) -> AttackOutcome:

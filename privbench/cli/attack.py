@@ -12,6 +12,7 @@ from rich.table import Table
 
 from privbench.cli.app import attack_app
 from privbench.cli.options import FormatOption, OutputFormat, ProfileOption, SetOption
+from privbench.errors import ConfigError
 
 DataOption = Annotated[str, typer.Option(
     help="'synthetic' (built in, cached) or a dataset folder (AU-only is enough).")]
@@ -67,14 +68,22 @@ def gradinv_command(
     profile: ProfileOption = "default",
     seed: SeedOption = 0,
     updates: UpdatesOption = None,
+    dp_epsilon: Annotated[Optional[float], typer.Option(
+        help="Client-level DP on the simulated round at this epsilon (--set dp.mode=server|client|local).")] = None,
+    secure_aggregation: Annotated[bool, typer.Option(
+        help="The server sees only the SecAgg+ sum of the round's secagg_clients clients.")] = False,
     set_: SetOption = None,
     out: OutOption = None,
     output_format: FormatOption = OutputFormat.table,
     progress: ProgressOption = True,
 ) -> None:
     """Reconstruct clients' face frames from their federated updates: PSNR, SSIM, face re-identification."""
-    run_command("gradinv", data=data, profile=profile, seed=seed, from_run=updates, assignments=list(set_ or []),
-                out=out, output_format=output_format, progress=progress)
+    if dp_epsilon is not None and dp_epsilon <= 0:
+        raise ConfigError(f"--dp-epsilon must be positive, got {dp_epsilon}")
+    defences = ([f"dp.epsilon={dp_epsilon}"] if dp_epsilon is not None else []) + (
+        ["secagg.enabled=true"] if secure_aggregation else [])
+    run_command("gradinv", data=data, profile=profile, seed=seed, from_run=updates,
+                assignments=list(set_ or []) + defences, out=out, output_format=output_format, progress=progress)
 
 
 @attack_app.command("membership")
@@ -117,6 +126,12 @@ def run_command(attack: str, *, data: str, profile: str, seed: int, from_run: Pa
     console.print(summary_table(attack, outcome.metrics))
     for name, reason in outcome.metrics["threat_model"].get("not_scored", {}).items():
         console.print(f"{name}: not scored, {reason}", highlight=False)
+    defence = outcome.metrics["threat_model"].get("defence", {})
+    if defence.get("mechanism", "none") != "none":
+        console.print(f"defence {defence['mechanism']}: the server saw the {defence['server_saw']}; protects against "
+                      f"this adversary: {defence['protects_against_this_adversary']}", highlight=False)
+    if "note" in defence:
+        console.print(defence["note"], highlight=False)
     for line in membership_notes(outcome.metrics) if attack == "membership" else []:
         console.print(line, highlight=False)
     typer.echo(str(path))

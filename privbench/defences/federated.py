@@ -170,10 +170,12 @@ def _fraction(memory: dict) -> float:
     return clipped / seen if seen else 0.0
 
 
-def dp_step(dp: DPSettings, *, clients: int, rounds: int, client_fraction: float,
-            noise_multiplier: float | None = None) -> ServerStep:
-    """The server step of ``dp.mode`` (server, client or local) for ``clients`` training participants over
-    ``rounds``; ``noise_multiplier`` set directly (e.g. 0 in a test) replaces the accountant's choice."""
+def dp_record(dp: DPSettings, *, clients: int, rounds: int, client_fraction: float,
+              noise_multiplier: float | None = None) -> dict[str, Any]:
+    """The mechanism of ``dp.mode`` for ``clients`` participants over ``rounds``, as metrics.json ``privacy``
+    records it before any round: the accountant's noise multiplier z (``noise_multiplier`` set directly
+    replaces it), the sampling rate and ``noise_std`` (on the averaged update for server/client, on each
+    client's update for local)."""
     if dp.delta >= 1 / clients:
         raise ConfigError(f"dp.delta {dp.delta:g} must be below 1 / the {clients} clients (the privacy units)")
     local = dp.mode == "local"
@@ -182,11 +184,21 @@ def dp_step(dp: DPSettings, *, clients: int, rounds: int, client_fraction: float
         target_epsilon=dp.epsilon, target_delta=dp.delta, sample_rate=rate, steps=rounds,
         accountant=dp.accountant, epsilon_tolerance=0.01)
     bound, expected = dp.max_grad_norm, client_fraction * clients
-    record = {"mechanism": f"dp-fedavg-{dp.mode}", "unit": "participant", "guarantee": GUARANTEES[dp.mode],
-              "target_epsilon": dp.epsilon, "delta": dp.delta, "accountant": dp.accountant,
-              "noise_multiplier": float(z), "max_grad_norm": bound, "sample_rate": rate,
-              "planned_rounds": rounds, "noise_std": float(z * 2 * bound if local else z * bound / expected)}
-    accounting = PrivacyAccounting(record, float(z), rate, per_client=local)
+    return {"mechanism": f"dp-fedavg-{dp.mode}", "unit": "participant", "guarantee": GUARANTEES[dp.mode],
+            "target_epsilon": dp.epsilon, "delta": dp.delta, "accountant": dp.accountant,
+            "noise_multiplier": float(z), "max_grad_norm": bound, "sample_rate": rate,
+            "planned_rounds": rounds, "noise_std": float(z * 2 * bound if local else z * bound / expected)}
+
+
+def dp_step(dp: DPSettings, *, clients: int, rounds: int, client_fraction: float,
+            noise_multiplier: float | None = None) -> ServerStep:
+    """The server step of ``dp.mode`` (server, client or local) for ``clients`` training participants over
+    ``rounds``; ``noise_multiplier`` set directly (e.g. 0 in a test) replaces the accountant's choice."""
+    record = dp_record(dp, clients=clients, rounds=rounds, client_fraction=client_fraction,
+                       noise_multiplier=noise_multiplier)
+    local, rate, z = dp.mode == "local", record["sample_rate"], record["noise_multiplier"]
+    bound, expected = dp.max_grad_norm, client_fraction * clients
+    accounting = PrivacyAccounting(record, z, rate, per_client=local)
     step = standard_step().replace("drop", keep_on_time).insert("accounting", accounting, after="account")
     if local:
         return step.insert("local_noise", LocalNoise(bound, record["noise_std"]), after="execute")
@@ -198,4 +210,4 @@ def dp_step(dp: DPSettings, *, clients: int, rounds: int, client_fraction: float
 
 
 __all__ = ["GUARANTEES", "CountedClipping", "FixedDenominatorMean", "GaussianNoise", "LocalNoise", "PoissonSampling",
-           "PrivacyAccounting", "dp_step", "keep_on_time"]
+           "PrivacyAccounting", "dp_record", "dp_step", "keep_on_time"]
