@@ -21,8 +21,8 @@ from privbench.federated.aggregate import clip_update
 from privbench.federated.secure import quantisation_step, quantised_sum, revealed_mean, seeded_numpy
 from privbench.settings import DPSettings, SecAggSettings
 
-SEEN = {"none": "update in the clear", "server": "update in the clear (before the server's noise)",
-        "client": "clipped update", "local": "noised update"}
+SEEN = {"none": "update in the clear", "server": "update in the clear", "client": "clipped update",
+        "local": "noised update"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,14 +100,10 @@ def client_mechanism(dp: DPSettings, federation: Federation, *, seed: int) -> Cl
                "sample_rate": record["sample_rate"], "federation_clients": federation.clients,
                "noise_std": record["noise_std"] if local else 0.0,
                "protects_against_this_adversary": "yes" if local else "no"}
-    if dp.mode == "server":
-        defence["note"] = ("dp.mode=server gives no protection against this adversary: the server sees the update "
-                           f"in the clear; its noise (sd {record['noise_std']:.3g} on the average) comes after")
+    if not local:
         defence["server_noise_std"] = record["noise_std"]
-    if dp.mode == "client":
-        defence["note"] = ("dp.mode=client clips the update on the client; the server sees the clipped update in the "
-                           "clear, before its noise")
-        defence["server_noise_std"] = record["noise_std"]
+        defence["note"] = (f"dp.mode={dp.mode} gives no protection against this adversary: the server sees the "
+                           f"{SEEN[dp.mode]}; its noise (sd {record['noise_std']:.3g} on the average) comes after")
     return ClientMechanism(clip=None if dp.mode == "server" else dp.max_grad_norm,
                            noise_std=record["noise_std"] if local else 0.0, seed=seed, record=defence)
 
@@ -127,8 +123,12 @@ def secure_sum(updates: list[list[torch.Tensor]], secagg: SecAggSettings, *, see
 
 
 def secure_record(defence: dict, secagg: SecAggSettings, k: int) -> dict:
-    """``defence`` under secure aggregation: the server saw the sum of k updates."""
-    return {**defence, "mechanism": "secagg+" if defence["mechanism"] == "none" else f"secagg+ {defence['mechanism']}",
+    """``defence`` under secure aggregation: the server saw the sum of k updates (not the clipped one a client
+    mechanism's note speaks of)."""
+    kept = {key: value for key, value in defence.items() if key != "note"}
+    return {**kept, "mechanism": "secagg+" if defence["mechanism"] == "none" else f"secagg+ {defence['mechanism']}",
             "server_saw": f"sum of {k} updates", "secure_clients": k, "clipping_range": secagg.clipping_range,
             "quantization_range": secagg.quantization_range, "quantisation_step": quantisation_step(secagg),
-            "protects_against_this_adversary": "yes"}
+            "protects_against_this_adversary": "yes",
+            "note": f"secure aggregation hides each client's update, not what the sum of {k} reveals: the attack "
+                    "inverts the sum"}
