@@ -89,8 +89,8 @@ def load_run(folder: Path) -> CapturedRun:
     updates = load_updates(folder / "updates.pt")
     if any(u.kind == "round_sum" for u in updates):
         raise InputError(f"{folder / 'updates.pt'}: only round sums exist (the run used secure aggregation, SecAgg+: "
-                         "the server never saw a client's own update); inverting a k-client sum, scored per victim, "
-                         "is not built")
+                         "the server never saw a client's own update); inverting a captured sum is not built (a "
+                         "simulated round's sum: privbench attack gradinv --secure-aggregation)")
     return CapturedRun(folder, config, updates)
 
 
