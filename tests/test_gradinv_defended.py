@@ -13,7 +13,7 @@ import torch
 from test_attack_gradinv import QUICK, attack, runner
 
 from privbench.attacks.gradinv.client_round import client_update, observe, observe_sum
-from privbench.attacks.gradinv.defences import Federation, client_mechanism
+from privbench.attacks.gradinv.defences import Federation, client_mechanism, secure_record
 from privbench.attacks.gradinv.threat import LocalSteps, PixelSpace
 from privbench.attacks.gradinv.victim_models import VICTIM_MODELS, VictimSpec
 from privbench.attacks.gradinv.victims import ClientData
@@ -101,6 +101,19 @@ def test_secure_aggregation_reveals_the_quantised_sum(tiny_dataset, tmp_path):
     assert defence["secure_clients"] == 4 and defence["server_saw"] == "sum of 4 updates"
     assert metrics["threat_model"]["victims"] == 4
 
+
+
+def test_local_noise_comes_before_the_secure_sum():
+    victim, round_clients = model(), clients(2)
+    mechanism = client_mechanism(replace(DP, mode="local"), FEDERATION, seed=0)
+    wide = replace(SECAGG, clipping_range=1000.0)  # the default range, 8, would clip the noise (sd 6.6)
+    observed = observe_sum(victim, round_clients, training=SGD, pixels=PIXELS, known_targets=False,
+                           mechanism=mechanism, secagg=wide, seed=0)
+    coordinates = sum(u.numel() for u in observed.update)
+    expected = mechanism.noise_std * math.sqrt(2 * coordinates)  # two clients' noise, summed
+    assert norm(observed.update) * SGD.lr == pytest.approx(expected, rel=0.05) and observed.targets is None
+    record = secure_record(mechanism.record, SECAGG, 2)
+    assert record["mechanism"] == "secagg+ dp-fedavg-local" and record["noise_std"] == mechanism.noise_std
 
 @pytest.mark.parametrize("extra, needle", [
     (["--dp-epsilon", "0"], "--dp-epsilon must be positive"),
