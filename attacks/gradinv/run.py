@@ -154,13 +154,14 @@ def attack_once(dataset: Dataset, config: GradinvConfig, *, seed: int,
         train_victim(model, dataset, steps=config.trained_steps, victims={c.participant for c in clients},
                      seq_len=config.seq_len, frame_size=config.frame_size, pixels=pixels, seed=seed)
     mechanism = client_mechanism(config.dp, config.federation.of(len(dataset.ids)), seed=seed)
-    sent = dict(training=config.local_steps_sent(), pixels=pixels, known_targets=config.known_targets,
-                mechanism=mechanism)
+    sent, known = config.local_steps_sent(), config.known_targets
     if config.secagg.enabled:
-        observed = [observe_sum(model, clients, **sent, secagg=config.secagg, seed=seed)]
+        observed = [observe_sum(model, clients, training=sent, pixels=pixels, known_targets=known,
+                                mechanism=mechanism, secagg=config.secagg, seed=seed)]
         defence = secure_record(mechanism.record, config.secagg, len(clients))
     else:
-        observed = [observe(model, client, **sent, index=i) for i, client in enumerate(clients)]
+        observed = [observe(model, client, training=sent, pixels=pixels, known_targets=known, mechanism=mechanism,
+                            index=i) for i, client in enumerate(clients)]
         defence = mechanism.record
     task = progress.add(f"gradient inversion ({config.attack}, batch {config.batch})",
                         total=len(observed) * config.iterations)

@@ -126,12 +126,8 @@ def run_command(attack: str, *, data: str, profile: str, seed: int, from_run: Pa
     console.print(summary_table(attack, outcome.metrics))
     for name, reason in outcome.metrics["threat_model"].get("not_scored", {}).items():
         console.print(f"{name}: not scored, {reason}", highlight=False)
-    defence = outcome.metrics["threat_model"].get("defence", {})
-    if defence.get("mechanism", "none") != "none":
-        console.print(f"defence {defence['mechanism']}: the server saw the {defence['server_saw']}; protects against "
-                      f"this adversary: {defence['protects_against_this_adversary']}", highlight=False)
-    if "note" in defence:
-        console.print(defence["note"], highlight=False)
+    for line in defence_notes(outcome.metrics["threat_model"].get("defence")):
+        console.print(line, highlight=False)
     for line in membership_notes(outcome.metrics) if attack == "membership" else []:
         console.print(line, highlight=False)
     typer.echo(str(path))
@@ -153,6 +149,15 @@ def summary_table(attack: str, metrics: dict) -> Table:
         chance = metrics["baseline"].get(name)
         table.add_row(name, f"{metrics['metrics'][name]:.3f}", interval, "" if chance is None else f"{chance:.3f}")
     return table
+
+
+def defence_notes(defence: dict | str | None) -> list[str]:
+    """A simulated round's defence in words: what the server saw, whether it protects, its note (a captured
+    run's defence, a sentence, is in metrics.json only)."""
+    if not isinstance(defence, dict) or defence["mechanism"] == "none":
+        return []
+    return [f"defence {defence['mechanism']}: the server saw the {defence['server_saw']}; protects against this "
+            f"adversary: {defence['protects_against_this_adversary']}", *([defence["note"]] if "note" in defence else [])]
 
 
 def membership_notes(metrics: dict) -> list[str]:
