@@ -1,11 +1,11 @@
 """Per-round cost of secure aggregation (Flower's SecAgg+) against plain FedAvg, on the Flower simulation engine,
 as a ratio in one run (and the in-process secure sum beside it).
 
-The same clients and rounds run four times: plain and SecAgg+ on the Flower simulation (Ray), plain and the
-secure sum in-process. Per round: wall seconds, the clients' summed compute, and the secure / plain ratio.
+The same clients and rounds run, after one discarded warm-up run per engine, plain, SecAgg+, SecAgg+, plain
+(the means of each pair cancel drift) on the Flower simulation (Ray), and the same with the secure sum in-process. Per round: wall seconds, the clients' summed compute, and the secure / plain ratio.
 The deployment engine is not measured here (its per-message ClientApp start-up dominates; see
 benchmarks/federated_deployment.py).
-Usage: python benchmarks/secagg_cost.py [--clients 3] [--rounds 2] [--frames 300]
+Usage: python benchmarks/secagg_cost.py [--clients 3] [--rounds 3] [--frames 300]
 """
 
 from __future__ import annotations
@@ -31,13 +31,17 @@ def per_round(history: FederatedHistory) -> tuple[float, float]:
 
 
 def main() -> None:
-    _, clients, common = engine_inputs(__doc__, clients=3, rounds=2, frames=300)
-    measured = {}
+    _, clients, common = engine_inputs(__doc__, clients=3, rounds=3, frames=300)
+    steps = {"plain": standard_step, "secagg": lambda: secure_step(standard_step(), SECAGG)}
+    measured: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for engine, run in (("flower", run_flower_simulation), ("inprocess", run_inprocess)):
-        for label, step in (("plain", standard_step()), ("secagg", secure_step(standard_step(), SECAGG))):
-            measured[engine, label] = per_round(run(model(), clients, server=step, **common))
+        run(model(), clients, server=steps["plain"](), **common)  # warm-up, discarded: imports, Ray, caches
+        for label in ("plain", "secagg", "secagg", "plain"):  # both orders: drift cancels in the means
+            measured.setdefault((engine, label), []).append(per_round(run(model(), clients, server=steps[label](),
+                                                                          **common)))
     for engine in ("flower", "inprocess"):
-        (plain, plain_clients), (secure, secure_clients) = measured[engine, "plain"], measured[engine, "secagg"]
+        (plain, plain_clients), (secure, secure_clients) = (tuple(np.mean(measured[engine, label], axis=0))
+                                                            for label in ("plain", "secagg"))
         print(f"{engine}: plain {plain:.2f} s per round (clients {plain_clients:.2f} s), SecAgg+ {secure:.2f} s "
               f"(clients {secure_clients:.2f} s): {secure / plain:.2f}x per round")
 
