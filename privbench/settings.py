@@ -234,6 +234,12 @@ def check_federated_dp(dp: DPSettings, frames: FrameSettings, federation: Federa
             "a weighted mean lets one client's example count scale its update past the clipping bound")
 
 
+def poisson_secure_rounds(dp: DPSettings) -> bool:
+    """Client-clipped DP-FedAvg samples each client with probability q: under SecAgg+ a round's size varies
+    around its expectation (the other mechanisms' rounds have a fixed size)."""
+    return dp.enabled and dp.mode == "client"
+
+
 def check_secagg(secagg: SecAggSettings, dp: DPSettings, federation: FederationSettings,
                  deployment: DeploymentSettings) -> None:
     """What secure aggregation needs of ``fedavg``'s other settings (nothing while it is off)."""
@@ -246,6 +252,6 @@ def check_secagg(secagg: SecAggSettings, dp: DPSettings, federation: FederationS
             "updates (privbench runs those as server stages, which under SecAgg+ never see an update)")
     require(federation.aggregation == "mean", "secure aggregation needs aggregation=mean: SecAgg+ scales each update "
             "by examples / max_weight before quantising it, which costs the weighted mean its precision")
-    require(federation.min_clients >= secagg.reconstruction_threshold or dp.mode == "client", f"min_clients "
+    require(federation.min_clients >= secagg.reconstruction_threshold or poisson_secure_rounds(dp), f"min_clients "
             f"({federation.min_clients}) is below secagg.reconstruction_threshold ({secagg.reconstruction_threshold}): "
-            "SecAgg+ cannot unmask a round with fewer clients than its threshold")  # Poisson rounds (dp.mode=client) vary
+            "SecAgg+ cannot unmask a round with fewer clients than its threshold")

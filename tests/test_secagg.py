@@ -103,6 +103,8 @@ def test_a_secure_run_records_secagg_and_gradinv_says_only_sums_exist(secure_run
 
 @pytest.mark.parametrize("args, needle", [
     (["--set", "secagg.reconstruction_threshold=3"], "min_clients (2) is below secagg.reconstruction_threshold (3)"),
+    (["--set", "dp.mode=client", "--set", "secagg.reconstruction_threshold=3"],  # DP off: rounds are not Poisson
+     "min_clients (2) is below secagg.reconstruction_threshold (3)"),
     (["--dp-epsilon", "8", "--set", "dp.delta=1e-3"], "with dp.mode=server cannot work"),
     (["--dp-epsilon", "8", "--set", "dp.delta=1e-3", "--set", "dp.mode=local", "--engine", "flower"],
      "runs on --engine inprocess only"),

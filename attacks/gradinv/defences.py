@@ -10,7 +10,6 @@ The mechanisms act on the weight delta, as a fedavg client's do: a FedSGD gradie
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +17,8 @@ import torch
 
 from privbench.config import Group, require
 from privbench.federated.aggregate import clip_update
-from privbench.federated.secure import quantisation_step, quantised_sum, revealed_mean, seeded_numpy
+from privbench.federated.secure import quantisation_step, secure_mean
+from privbench.federated.stages import clients_per_round
 from privbench.settings import DPSettings, SecAggSettings
 
 SEEN = {"none": "update in the clear", "server": "update in the clear", "client": "clipped update",
@@ -109,16 +109,14 @@ def client_mechanism(dp: DPSettings, federation: Federation, *, seed: int) -> Cl
 
 
 def secure_clients(federation_clients: int, client_fraction: float) -> int:
-    """fedavg's clients per round with its default ``min_clients`` (2): ceil(fraction x clients), at least 2."""
-    return min(federation_clients, max(2, math.ceil(client_fraction * federation_clients)))
+    """fedavg's clients per round with its default ``min_clients`` (2)."""
+    return clients_per_round(federation_clients, client_fraction=client_fraction, min_clients=2)
 
 
 def secure_sum(updates: list[list[torch.Tensor]], secagg: SecAggSettings, *, seed: int) -> list[torch.Tensor]:
     """The sum of ``updates`` as SecAgg+ reveals it: each quantised (Flower's stochastic rounding, seeded),
     summed modulo M, dequantised (``privbench.federated.secure``)."""
-    arrays = [[u.double().numpy() for u in update] for update in updates]
-    with seeded_numpy(seed):
-        mean = revealed_mean(quantised_sum(arrays, secagg), secagg, len(updates))
+    mean = secure_mean([[u.double().numpy() for u in update] for update in updates], secagg, seed=seed)
     return [torch.from_numpy(m * len(updates)).to(u.dtype) for m, u in zip(mean, updates[0])]
 
 

@@ -72,6 +72,13 @@ def revealed_mean(total: list[np.ndarray], secagg: SecAggSettings, clients: int)
     return [(a + offset) * scale for a in mean]
 
 
+def secure_mean(updates: list[list[np.ndarray]], secagg: SecAggSettings, *, seed: int) -> list[np.ndarray]:
+    """The mean of ``updates`` as SecAgg+ reveals it: quantised with Flower's stochastic rounding (NumPy seeded
+    by ``seed``), summed modulo M and unmasked (``quantised_sum``, ``revealed_mean``)."""
+    with seeded_numpy(seed):
+        return revealed_mean(quantised_sum(updates, secagg), secagg, len(updates))
+
+
 def quantisation_step(secagg: SecAggSettings) -> float:
     """One quantisation level, 2c / Q: the bound on the mean's error per coordinate within the clipping range."""
     return 2 * secagg.clipping_range / secagg.quantization_range
@@ -108,8 +115,8 @@ class SecureSum:
             memory["max_abs_error"] = None  # the server never holds the updates it could compare against
         else:
             updates = [[(r.weights[k] - g[k]).double().numpy() for k in keys] for r in state.results]
-            with seeded_numpy(int(np.random.SeedSequence([state.run.seed, state.round, 7]).generate_state(1)[0])):
-                mean = revealed_mean(quantised_sum(updates, self.secagg), self.secagg, n)
+            seed = int(np.random.SeedSequence([state.run.seed, state.round, 7]).generate_state(1)[0])
+            mean = secure_mean(updates, self.secagg, seed=seed)
             plain = [np.mean([u[i] for u in updates], axis=0) for i in range(len(keys))]
             error = max(float(np.abs(m - p).max()) for m, p in zip(mean, plain))
             memory["max_abs_error"] = max(memory["max_abs_error"], error)
@@ -181,4 +188,4 @@ def secure_step(step: ServerStep, secagg: SecAggSettings, *, expected: float | N
 
 
 __all__ = ["SUM_KIND", "SecAggRecord", "SecureSum", "SumMean", "capture_sum", "float_keys", "quantisation_step",
-           "quantised_sum", "revealed_mean", "secure_step", "seeded_numpy"]
+           "quantised_sum", "revealed_mean", "secure_mean", "secure_step", "seeded_numpy"]

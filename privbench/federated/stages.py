@@ -22,11 +22,16 @@ from privbench.types import ClientUpdate
 log = logging.getLogger(__name__)
 
 
+def clients_per_round(clients: int, *, client_fraction: float, min_clients: int) -> int:
+    """How many of ``clients`` a round samples: ``max(min_clients, ceil(client_fraction x clients))``, at most all."""
+    return min(clients, max(min_clients, math.ceil(client_fraction * clients)))
+
+
 def sample(state: RoundState) -> None:
     """Reads every client id, the run seed and the round; writes ``chosen``:
     ``max(min_clients, ceil(client_fraction x clients))`` ids, seeded by the run seed and the round, sorted."""
     ids, plan = state.run.client_ids, state.run.plan
-    count = min(len(ids), max(plan.min_clients, math.ceil(plan.client_fraction * len(ids))))
+    count = clients_per_round(len(ids), client_fraction=plan.client_fraction, min_clients=plan.min_clients)
     rng = np.random.default_rng([state.run.seed, state.round])
     state.chosen = sorted(rng.choice(ids, size=count, replace=False).tolist())
 

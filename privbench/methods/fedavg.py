@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from privbench.config import to_dict
@@ -13,12 +11,13 @@ from privbench.errors import ConfigError
 from privbench.federated.client import LocalTraining
 from privbench.federated.engine import FoldContext
 from privbench.federated.server import FederationPlan, ServerStep
-from privbench.federated.stages import standard_step
+from privbench.federated.stages import clients_per_round, standard_step
 from privbench.methods import ENGINES
 from privbench.methods.base import METHODS, FoldOutput
 from privbench.methods.configs import FedAvgConfig
 from privbench.methods.frame_fold import FrameFold
 from privbench.progress import Progress
+from privbench.settings import poisson_secure_rounds
 
 
 def local_training(config: FedAvgConfig) -> LocalTraining:
@@ -89,8 +88,7 @@ def server_step(config: FedAvgConfig, clients: int) -> ServerStep | None:
     if secagg.enabled:
         from privbench.federated.secure import secure_step  # flwr's quantisation: only secure runs import it
 
-        check_secure_fold(config, clients)
-        poisson = dp.enabled and dp.mode == "client"
+        poisson = poisson_secure_rounds(dp)  # check_secure_fold ran in train_fold, for every engine
         step = secure_step(step, secagg, expected=federation.client_fraction * clients if poisson else None,
                            skip_small=poisson)
     return step
@@ -100,9 +98,9 @@ def check_secure_fold(config: FedAvgConfig, clients: int) -> None:
     """What SecAgg+ needs of a fold of ``clients`` training participants: at least its threshold per round
     (expected, under Poisson sampling) and a sum that cannot overflow the masks' modulus."""
     secagg, federation = config.secagg, config.federation
-    poisson = config.dp.enabled and config.dp.mode == "client"
-    per_round = federation.client_fraction * clients if poisson else min(clients, max(
-        federation.min_clients, math.ceil(federation.client_fraction * clients)))
+    poisson = poisson_secure_rounds(config.dp)
+    per_round = federation.client_fraction * clients if poisson else clients_per_round(
+        clients, client_fraction=federation.client_fraction, min_clients=federation.min_clients)
     if per_round < secagg.reconstruction_threshold:
         raise ConfigError(f"secure aggregation: {per_round:g} {'expected ' if poisson else ''}clients per round is "
                           f"below secagg.reconstruction_threshold ({secagg.reconstruction_threshold}); SecAgg+ "

@@ -30,8 +30,8 @@ from privbench.data.splits import Split
 from privbench.federated.client import ClientResult, LocalTraining, local_update
 from privbench.federated.deployment import RESULT_HISTORY, RESULT_WEIGHTS, DeploymentJob
 from privbench.federated.flower_engine import identity_reply, round_executor, train_reply
-from privbench.federated.secagg_flower import secure_train_reply
 from privbench.federated.inprocess import run_rounds
+from privbench.federated.secagg_flower import secure_train_reply
 from privbench.federated.server import FederationPlan
 from privbench.io import atomic_dir
 from privbench.methods.fedavg import FedAvgConfig, server_step
@@ -52,7 +52,6 @@ class ClientSpec:
 
     def message(self) -> dict[str, str]:
         return {"spec": json.dumps(to_dict(self))}
-
 
 
 def _device() -> torch.device:
