@@ -49,9 +49,9 @@ def population_scores(view: LinkageView, truth: LinkageTruth, settings: ReleaseS
 def fixed_scores(dataset, release: Release, view: LinkageView, truth: LinkageTruth, *, frames: Cut, model: str,
                  windowing: Windowing, resamples: int, seed: int) -> dict[str, dict] | None:
     """The fixed attacker's closed-set scores, None where the release keeps no raw columns to train on."""
-    raw = raw_release(dataset)
-    if release.representation in UNCHANGED or release.columns != raw.columns:
+    if release.representation in UNCHANGED or release.columns != tuple(dataset.manifest.au_columns):
         return None
+    raw = raw_release(dataset)  # read only where the fixed attacker applies
     raw_view, _ = cut(raw, sorted(view.references), frames, seed)
     fixed = LinkageView(raw_view.references, view.probes, release.columns, release.fps)
     return closed_set_scores(rank(fixed, model, windowing), truth, resamples=resamples, seed=seed)
