@@ -123,7 +123,7 @@ def run_gradinv(dataset: Dataset, config: GradinvConfig, *, seed: int, from_run:
     scored, details = attack_once(dataset, config, seed=seed, progress=progress)
     result = outcome(scored, {**threat_model(scored, config, **details), "not_scored": not_scored})
     if points:
-        table = run_sweep(points, lambda point: attack_once(dataset, point, seed=seed, progress=progress)[0])
+        table = run_sweep(points, lambda point: attack_once(dataset, point, seed=seed, progress=progress))
         result.tables["sweep.csv"] = table
         result.figures["sweep.png"] = partial(plot_sweep, table)
     return result

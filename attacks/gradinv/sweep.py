@@ -1,6 +1,11 @@
 """Attack success against one setting at a time: ``sweep: "batch=1,2,4;local_steps=1,5"`` reruns the attack
 for each value (the other settings as configured, ``sweep_victims`` victims and ``sweep_iterations``
-objective evaluations each), and tabulates and plots PSNR, SSIM and re-identification per value."""
+objective evaluations each), and tabulates and plots PSNR, SSIM and re-identification per value.
+
+The defences sweep too: ``secagg_clients`` (k, the clients of a secure sum, under ``--secure-aggregation``),
+``dp.epsilon``, ``dp.mode`` and ``dp.max_grad_norm`` (with DP on, ``--dp-epsilon``). A key is written as in
+configs/gradinv.yaml and ``--set``, and each point is the configuration ``--set KEY=VALUE`` would give
+(``privbench.config.override``: grouped and dotted keys resolved, the value typed and every check run)."""
 
 from __future__ import annotations
 
@@ -11,10 +16,15 @@ from typing import Any, Callable
 import pandas as pd
 
 from privbench.attacks.shared.plots import pyplot
+from privbench.config import override, to_dict
 from privbench.errors import ConfigError
 
 SWEEPABLE = ("batch", "local_steps", "seq_len", "frame_size", "lr", "optimizer", "batchnorm", "norm",
-             "trained_steps")
+             "trained_steps", "secagg_clients", "dp.epsilon", "dp.mode", "dp.max_grad_norm")
+# the defence keys, each with what must be on for it to vary anything, and the option that turns it on
+DEFENCE_KEYS = {"secagg_clients": (lambda config: config.secagg.enabled, "--secure-aggregation"),
+                **{key: (lambda config: config.dp.enabled, "--dp-epsilon E")
+                   for key in ("dp.epsilon", "dp.mode", "dp.max_grad_norm")}}
 Point = tuple[str, Any, Any]  # setting, value, the attack's settings at that value
 
 
@@ -26,24 +36,44 @@ def sweep_points(config: Any) -> list[Point]:
         key = key.strip()
         if key not in SWEEPABLE or not values:
             raise ConfigError(f"sweep {part!r}: write KEY=V1,V2,... with KEY one of {', '.join(SWEEPABLE)}")
-        kind = type(getattr(config, key))
-        for text in values.split(","):
-            try:
-                value = kind(text.strip())
-            except ValueError:
-                raise ConfigError(f"sweep {part!r}: {text.strip()!r} is not a valid {key}") from None
-            points.append((key, value, dataclasses.replace(config, **{key: value}, victims=config.sweep_victims,
-                                                           iterations=config.sweep_iterations, sweep="")))
+        enabled, option = DEFENCE_KEYS.get(key, (lambda _: True, ""))
+        if not enabled(config):
+            raise ConfigError(f"sweep {part!r}: {key} varies a defence that is off; add {option}")
+        base = dataclasses.replace(config, victims=config.sweep_victims, iterations=config.sweep_iterations, sweep="")
+        for text in (t.strip() for t in values.split(",")):
+            settings = point_settings(base, key, text)
+            points.append((key, setting_value(settings, key), settings))
     return points
 
 
-def run_sweep(points: list[Point], attack: Callable[[Any], Any]) -> pd.DataFrame:
-    """One row per point: the setting, its value and the mean scores of ``attack(settings)``."""
+def point_settings(base: Any, key: str, text: str) -> Any:
+    """``base`` with ``--set key=text``, checked as a whole attack; a bad value is one ConfigError line."""
+    where = f"sweep {key}={text}"
+    try:
+        return override(base, [f"{key}={text}"], where=where)
+    except ConfigError as err:
+        raise ConfigError(str(err) if str(err).startswith(where) else f"{where}: {err}") from None
+
+
+def setting_value(settings: Any, key: str) -> Any:
+    """The value of ``key`` (as written in YAML: ``secagg_clients``, ``dp.epsilon``) in ``settings``."""
+    value = to_dict(settings)
+    for name in key.split("."):
+        value = value[name]
+    return value
+
+
+def run_sweep(points: list[Point], attack: Callable[[Any], tuple[Any, dict]]) -> pd.DataFrame:
+    """One row per point: the setting, its value, the clients attacked (under secure aggregation the k of the
+    sum), the defence's mechanism and local noise, and the mean scores of ``attack(settings)`` (the scores and
+    the round's details, as ``run.attack_once`` returns them)."""
     rows = []
     for key, value, settings in points:
-        scored = attack(settings)
-        rows.append({"setting": key, "value": value, "victims": settings.victims,
-                     "iterations": settings.iterations, **scored.summary["metrics"],
+        scored, details = attack(settings)
+        defence = details["defence"]
+        rows.append({"setting": key, "value": value, "victims": len(scored.participant_id) // settings.batch,
+                     "iterations": settings.iterations, "mechanism": defence["mechanism"],
+                     "noise_std": defence.get("noise_std", 0.0), **scored.summary["metrics"],
                      "mean_face_psnr": scored.summary["baseline"]["psnr"],
                      "chance_reid_rate": scored.summary["baseline"]["reid_rate"]})
     return pd.DataFrame(rows)
