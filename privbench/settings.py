@@ -117,14 +117,15 @@ class FederationSettings(Group):
     server_momentum: float
     warmup_rounds: int
     capture_updates_mb: float
+    trainable: Literal["all", "head"]
 
     def __post_init__(self) -> None:
         _positive(self, "rounds", "local_epochs", "min_clients", "client_timeout")
         _non_negative(self, "warmup_rounds", "capture_updates_mb")
         require(0 < self.client_fraction <= 1, f"client_fraction must be in (0, 1], got {self.client_fraction}")
         require(0 <= self.server_momentum < 1, f"server_momentum must be in [0, 1), got {self.server_momentum}")
-        require(self.warmup_rounds <= self.rounds, f"warmup_rounds ({self.warmup_rounds}) must not exceed rounds "
-                f"({self.rounds}): rounds include the warm-up rounds")
+        require(self.trainable == "head" or self.warmup_rounds <= self.rounds, f"warmup_rounds ({self.warmup_rounds}) "
+                f"must not exceed rounds ({self.rounds}): rounds include the warm-up rounds")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -222,14 +223,22 @@ def check_dp(dp: DPSettings, optim: OptimiserSettings, frames: FrameSettings | N
             "hold; use --set normalise=imagenet or dp.unit=participant")
 
 
-def check_federated_dp(dp: DPSettings, frames: FrameSettings, federation: FederationSettings) -> None:
-    """What client-level DP needs of ``fedavg``'s other settings (nothing while DP is off)."""
+def check_federated_dp(dp: DPSettings, optim: OptimiserSettings, frames: FrameSettings,
+                       federation: FederationSettings) -> None:
+    """What DP needs of ``fedavg``'s other settings (nothing while DP is off)."""
     if not dp.enabled:
         return
-    require(dp.mode != "dpsgd", "dp.mode=dpsgd (DP-SGD inside each client) is not built for fedavg yet; use "
-            "dp.mode=server, client or local")
-    require(frames.backbone.norm == "group", "client-level DP needs backbone.norm=group: noise on BatchNorm's "
-            "running statistics breaks them")
+    require(frames.backbone.norm == "group", f"dp.mode={dp.mode} needs backbone.norm=group: "
+            + ("BatchNorm mixes the windows of a batch" if dp.mode == "dpsgd" else "noise on BatchNorm's running "
+               "statistics breaks them"))
+    if dp.mode == "dpsgd":
+        require(dp.unit == "window", "dp.mode=dpsgd inside a client: each client holds one participant, so its unit "
+                "is the window; for the participant as the unit use dp.mode=server, client or local")
+        check_dp(dp, optim, frames)
+        require(federation.warmup_rounds == 0 or federation.trainable == "head", "dp.mode=dpsgd: the warm-up rounds "
+                "train on single frames outside the clients' window accountant; set warmup_rounds=0, or trainable=head "
+                "(the backbone warmed up on public data, frozen)")
+        return
     require(dp.mode == "local" or federation.aggregation == "mean", f"dp.mode={dp.mode} needs aggregation=mean: "
             "a weighted mean lets one client's example count scale its update past the clipping bound")
 
@@ -240,16 +249,12 @@ def poisson_secure_rounds(dp: DPSettings) -> bool:
     return dp.enabled and dp.mode == "client"
 
 
-def check_secagg(secagg: SecAggSettings, dp: DPSettings, federation: FederationSettings,
-                 deployment: DeploymentSettings) -> None:
+def check_secagg(secagg: SecAggSettings, dp: DPSettings, federation: FederationSettings) -> None:
     """What secure aggregation needs of ``fedavg``'s other settings (nothing while it is off)."""
     if not secagg.enabled:
         return
     require(not dp.enabled or dp.mode != "server", "secure aggregation with dp.mode=server cannot work: the server "
             "clips each update, and under SecAgg+ it sees only their sum; use dp.mode=client or dp.mode=local")
-    require(not dp.enabled or deployment.engine == "inprocess", f"secure aggregation with dp.mode={dp.mode} runs on "
-            f"--engine inprocess only: the {deployment.engine} engine's clients do not clip or noise their own "
-            "updates (privbench runs those as server stages, which under SecAgg+ never see an update)")
     require(federation.aggregation == "mean", "secure aggregation needs aggregation=mean: SecAgg+ scales each update "
             "by examples / max_weight before quantising it, which costs the weighted mean its precision")
     require(federation.min_clients >= secagg.reconstruction_threshold or poisson_secure_rounds(dp), f"min_clients "

@@ -11,8 +11,9 @@ from torch import nn
 from typer.testing import CliRunner
 
 from privbench.cli import app
-from privbench.defences.federated import PoissonSampling, dp_step
+from privbench.defences.federated import PoissonSampling, client_privacy, dp_record, dp_step
 from privbench.federated.client import ClientResult, LocalTraining
+from privbench.federated.client_privacy import ClientPrivacy, trainable_keys
 from privbench.federated.inprocess import run_rounds
 from privbench.federated.server import FederationPlan, RoundState, ServerRun
 from privbench.federated.stages import standard_step
@@ -26,18 +27,25 @@ DP = DPSettings(epsilon=3.0, delta=1e-3, max_grad_norm=1.0, accountant="rdp", mo
 IDS = [f"c{i:02d}" for i in range(23)]
 
 
-def fixed_clients(scale: float, ids: list[str] = IDS):
-    """An executor whose client ``i`` returns the global weights plus ``scale * (i + 1)`` times a fixed unit
-    direction: update norms are known in advance."""
+def fixed_clients(scale: float, ids: list[str] = IDS, privacy: ClientPrivacy = ClientPrivacy()):
+    """An executor whose client ``i`` trains to the global weights plus ``scale * (i + 1)`` times a fixed unit
+    direction (update norms are known in advance) and releases that as a client under ``privacy`` does."""
     def execute(global_weights, chosen, round_):
         results = []
         for cid in chosen:
             factor = scale * (ids.index(cid) + 1)
             weights = {k: v + factor * torch.ones_like(v) / np.sqrt(v.numel() * len(global_weights))
                        for k, v in global_weights.items()}
-            results.append(ClientResult(cid, weights, 10, 0.5, 0.01))
+            weights, clipped = privacy.release(weights, global_weights, keys=trainable_keys(weights, "all"),
+                                               seed=round_, client_id=cid)
+            results.append(ClientResult(cid, weights, 10, 0.5, 0.01, clipped=clipped))
         return results, 0
     return execute
+
+
+def mechanism(dp: DPSettings, **federation):
+    """The server step of ``dp`` and the client side that goes with it."""
+    return dp_step(dp, **federation), client_privacy(dp, dp_record(dp, **federation))
 
 
 def train(step, *, rounds: int, execute, model: nn.Module | None = None, capture_mb: float = 0.0):
@@ -73,10 +81,10 @@ def test_the_accountant_figure_is_opacus_rdp_and_grows_with_rounds():
 @pytest.mark.parametrize("mode", ["server", "client"])
 def test_every_clipped_update_is_within_the_bound_and_under_client_clipping_every_captured_one(mode):
     seen = []
-    step = dp_step(dataclasses.replace(DP, mode=mode, max_grad_norm=0.5), clients=23, rounds=3, client_fraction=0.5,
-                   noise_multiplier=1.0)
+    step, privacy = mechanism(dataclasses.replace(DP, mode=mode, max_grad_norm=0.5), clients=23, rounds=3,
+                              client_fraction=0.5, noise_multiplier=1.0)
     step = step.insert("probe", lambda state: seen.extend(norms(state)), before="aggregate")
-    _, history = train(step, rounds=3, execute=fixed_clients(0.05), capture_mb=100)
+    _, history = train(step, rounds=3, execute=fixed_clients(0.05, privacy=privacy), capture_mb=100)
     assert seen and max(seen) <= 0.5 + 1e-6 and min(seen) < 0.5  # small updates pass, large ones are scaled
     captured = [float(torch.sqrt(sum((d ** 2).sum() for d in u.delta.values()))) for u in history.updates]
     if mode == "client":
@@ -91,14 +99,14 @@ def test_the_noise_sd_is_within_5_percent_of_its_formula(mode, expected_std):
     """Clients that send the global weights back: the change is noise only (server: sd z*C/(qN) on the mean;
     local: sd z*2C on each client's update, measured before averaging)."""
     seen = []
-    step = dp_step(dataclasses.replace(DP, mode=mode, max_grad_norm=0.5), clients=23, rounds=1, client_fraction=1.0,
-                   noise_multiplier=2.0)
+    step, privacy = mechanism(dataclasses.replace(DP, mode=mode, max_grad_norm=0.5), clients=23, rounds=1,
+                              client_fraction=1.0, noise_multiplier=2.0)
     if mode == "local":
         step = step.insert("probe", lambda s: seen.extend(float(torch.cat([(r.weights[k] - s.global_weights[k])
-                           .flatten() for k in s.global_weights]).std()) for r in s.results), after="local_noise")
+                           .flatten() for k in s.global_weights]).std()) for r in s.results), after="execute")
     model = nn.Linear(100, 100)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    model, _ = train(step, rounds=1, execute=fixed_clients(0.0), model=model)
+    model, _ = train(step, rounds=1, execute=fixed_clients(0.0, privacy=privacy), model=model)
     measured = seen or [float(torch.cat([(v - before[k]).flatten() for k, v in model.state_dict().items()]).std())]
     assert all(abs(m - expected_std) < 0.05 * expected_std for m in measured)
 

@@ -1,6 +1,7 @@
 """Secure aggregation (SecAgg+): the in-process secure sum against the plain mean, the captured round sums, the
 Flower simulation's protocol against the plain mean, and the refusals."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -11,7 +12,8 @@ from typer.testing import CliRunner
 
 from privbench.cli import app
 from privbench.federated.client import ClientResult, LocalTraining
-from privbench.federated.inprocess import run_rounds
+from privbench.federated.client_privacy import ClientPrivacy
+from privbench.federated.inprocess import run_inprocess, run_rounds
 from privbench.federated.secure import SUM_KIND, quantisation_step, secure_step
 from privbench.federated.server import FederationPlan
 from privbench.federated.stages import standard_step
@@ -106,8 +108,6 @@ def test_a_secure_run_records_secagg_and_gradinv_says_only_sums_exist(secure_run
     (["--set", "dp.mode=client", "--set", "secagg.reconstruction_threshold=3"],  # DP off: rounds are not Poisson
      "min_clients (2) is below secagg.reconstruction_threshold (3)"),
     (["--dp-epsilon", "8", "--set", "dp.delta=1e-3"], "with dp.mode=server cannot work"),
-    (["--dp-epsilon", "8", "--set", "dp.delta=1e-3", "--set", "dp.mode=local", "--engine", "flower"],
-     "runs on --engine inprocess only"),
     (["--set", "aggregation=weighted"], "needs aggregation=mean"),
     (["--dp-epsilon", "8", "--set", "dp.mode=client", "--set", "client_fraction=0.3"],
      "0.6 expected clients per round is below"),
@@ -128,21 +128,30 @@ def test_secure_aggregation_belongs_to_fedavg():
 @pytest.mark.slow
 @pytest.mark.network
 def test_secagg_plus_on_the_flower_simulation_equals_the_plain_aggregate_within_its_quantisation(clients):
-    """One round of three clients: Flower's SecAgg+ (secaggplus_mod on each ClientApp, the workflow on the
-    ServerApp) against the in-process plain mean of the same updates (the clients' arithmetic is bit-identical
-    across engines); the server captured only the round's sum."""
+    """One round of three clients that clip and noise their own updates (local DP's client side, a tiny sd):
+    Flower's SecAgg+ (secaggplus_mod on each ClientApp, the workflow on the ServerApp) against the in-process plain
+    mean of the same released updates (the clients' arithmetic and noise seeds are the same in both engines); the
+    clipping acted (the unclipped mean is far off), and the server captured only the round's sum."""
     from privbench.federated.flower_engine import run_flower_simulation
 
     federation = plan(rounds=1, min_clients=2, capture_mb=1e3)
-    plain = small_model()
-    inprocess(plain, clients, federation)
+    private = dataclasses.replace(FEDAVG_TRAINING, privacy=ClientPrivacy(mode="local", max_grad_norm=0.05,
+                                                                         noise_std=1e-4))
+    unclipped, plain = small_model(), small_model()
+    inprocess(unclipped, clients, federation)
+    run_inprocess(plain, clients, training=private, plan=federation, validator=None, seed=0, device=CPU,
+                  progress=QUIET)
     flower = small_model()
-    history = run_flower_simulation(flower, clients, training=FEDAVG_TRAINING, plan=federation, validator=None,
+    history = run_flower_simulation(flower, clients, training=private, plan=federation, validator=None,
                                     seed=0, device=CPU, progress=QUIET, server=secure_step(standard_step(), SECAGG))
-    error = max(float((flower.state_dict()[k] - v).abs().max()) for k, v in plain.state_dict().items()
-                if v.is_floating_point())
+
+    def largest_difference(a, b):
+        return max(float((a.state_dict()[k] - v).abs().max()) for k, v in b.state_dict().items() if v.is_floating_point())
+
+    error = largest_difference(flower, plain)
     print(f"SecAgg+ on the Flower simulation: max |secure - plain| = {error:.3g} (step {quantisation_step(SECAGG):.3g})")
     assert 0 < error <= quantisation_step(SECAGG) + 1e-6
+    assert largest_difference(plain, unclipped) > 100 * quantisation_step(SECAGG)
     record = history.privacy["secagg"]
     assert record["engine"] == "flower" and "not measurable" in record["max_abs_error"] and record["rounds"] == 1
     assert [u.kind for u in history.updates] == [SUM_KIND] and history.updates[0].client_id == "A+B+C"

@@ -54,8 +54,8 @@ FRAME_REQUIREMENTS = {"central": ("loss=ccc_window", "backbone.norm=group"),  # 
 def dp_assignments(method: str, epsilon: float, *, delta: float | None = None,
                    given: list[str] | tuple[str, ...] = ()) -> list[str]:
     """``--dp-epsilon`` / ``--dp-delta`` as ``--set`` assignments, with what DP needs of ``method``'s other
-    settings (GroupNorm; for DP-SGD on ``central`` a per-window loss and, under the window unit, a data-independent
-    frame normalisation)
+    settings (GroupNorm; for DP-SGD on ``central`` and in ``fedavg``'s clients a per-window loss and, under the window
+    unit, a data-independent frame normalisation; in the clients no federated frame warm-up rounds)
     wherever ``given`` (the user's own assignments) does not set that key: the user's choice is kept, and
     checked."""
     if method not in DP_METHODS:
@@ -65,9 +65,12 @@ def dp_assignments(method: str, epsilon: float, *, delta: float | None = None,
     wanted = [f"dp.epsilon={epsilon}"] + ([f"dp.delta={delta}"] if delta is not None else [])
     keys = {a.partition("=")[0].strip() for a in given}
     wanted += FRAME_REQUIREMENTS.get(method, ())
-    unit = next((a.partition("=")[2].strip() for a in given if a.partition("=")[0].strip() == "dp.unit"), "window")
-    if method == "central" and unit == "window":
+    values = {a.partition("=")[0].strip(): a.partition("=")[2].strip() for a in given}
+    if method == "central" and values.get("dp.unit", "window") == "window":
         wanted.append("normalise=imagenet")
+    if method == "fedavg" and values.get("dp.mode") == "dpsgd":  # DP-SGD inside each client, the window the unit
+        wanted += ["loss=ccc_window", "normalise=imagenet"]
+        wanted += [] if values.get("trainable") == "head" else ["warmup_rounds=0"]
     return [*given, *(a for a in wanted if a.partition("=")[0] not in keys)]
 
 

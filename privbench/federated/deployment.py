@@ -43,6 +43,7 @@ from privbench.progress import Progress
 APP_NAME = "privbench-fedavg"
 CONNECTION = "privbench"
 RESULT_WEIGHTS, RESULT_HISTORY = "weights.pt", "history.pt"
+INITIAL_WEIGHTS = "initial.pt"  # beside the job file: the global model of round 1 (e.g. a public warm-up's)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ class DeploymentJob:
 
 class DeploymentEngine:
     """FedAvg on a running SuperLink and one SuperNode per participant: submits the fold as a job (the
-    ServerApp rebuilds the model and validation data from ``fold`` and runs ``training`` and ``plan``),
+    ServerApp rebuilds the model and validation data from ``fold``, starts from ``model``'s weights and runs
+    ``training`` and ``plan``),
     then loads the global weights it wrote into ``model``. The clients read their own data on their nodes,
     and the ServerApp scores ``fold.validation`` itself; ``validator`` and ``clients`` are not used. The
     ServerApp runs the standard server step: a custom ``server`` cannot travel to it."""
@@ -88,8 +90,9 @@ class DeploymentEngine:
                               "the inprocess and flower engines")
         job = DeploymentJob(fold.dataset, list(fold.train), list(fold.validation), fold.config, fold.rnn, seed,
                             to_dict(training), to_dict(plan))
+        initial = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         weights, history = submit(fold.superlink, job, timeout=fold.deployment_timeout, progress=progress,
-                                  tls_certificate=fold.superlink_ca or None)
+                                  tls_certificate=fold.superlink_ca or None, initial=initial)
         model.load_state_dict(weights)
         history.notes["superlink"] = fold.superlink
         return history
@@ -128,10 +131,12 @@ job = ""
 
 
 def submit(superlink: str, job: DeploymentJob, *, timeout: float, progress: Progress,
-           tls_certificate: str | None = None) -> tuple[dict[str, torch.Tensor], FederatedHistory]:
+           tls_certificate: str | None = None,
+           initial: dict[str, torch.Tensor] | None = None) -> tuple[dict[str, torch.Tensor], FederatedHistory]:
     """Submit one fold to the SuperLink at ``superlink`` (HOST:PORT) with ``flwr run``, wait for it to
     finish and return the global weights and history the ServerApp wrote. ``tls_certificate``: the CA
-    certificate of a SuperLink serving TLS (None: plain HTTP)."""
+    certificate of a SuperLink serving TLS (None: plain HTTP); ``initial``: the global weights of round 1
+    (None: the ServerApp's freshly built model)."""
     with tempfile.TemporaryDirectory(prefix="privbench-flwr-") as tmp:
         root = Path(tmp)
         (root / "app").mkdir()
@@ -143,6 +148,8 @@ def submit(superlink: str, job: DeploymentJob, *, timeout: float, progress: Prog
         (root / "home" / "config.toml").write_text(
             f'[superlink]\ndefault = "{CONNECTION}"\n\n[superlink.{CONNECTION}]\naddress = "{superlink}"\n{security}\n')
         job.save(root / "job.json")
+        if initial is not None:
+            torch.save(initial, root / INITIAL_WEIGHTS)
         command = [str(Path(sys.executable).with_name("flwr")), "run", str(root / "app"), CONNECTION,
                    "--run-config", f'job="{root / "job.json"}"', "--stream"]
         task = progress.add(f"Flower run on {superlink}", total=1)

@@ -142,10 +142,9 @@ def grid_executor(grid: Grid, client_ids: list[str], *, seed: int, timeout: floa
             if not reply.has_content():
                 log.warning("round %d: a client replied with an error: %s", round_ + 1, reply.error.reason)
                 continue
-            metrics = reply.content["metrics"]
-            results.append(ClientResult(
-                str(reply.content["client"]["client_id"]), reply.content["arrays"].to_torch_state_dict(),
-                int(metrics["num-examples"]), float(metrics["loss"]), float(metrics["seconds"])))
+            results.append(ClientResult.from_metrics(str(reply.content["client"]["client_id"]),
+                                                     reply.content["arrays"].to_torch_state_dict(),
+                                                     reply.content["metrics"]))
         return results, len(chosen) - len(results)
 
     return execute
@@ -155,7 +154,7 @@ def train_reply(msg: Message, result: ClientResult) -> Message:
     """A client's reply to a train message."""
     return Message(RecordDict({
         "arrays": ArrayRecord(result.weights),
-        "metrics": MetricRecord({"num-examples": result.examples, "loss": result.loss, "seconds": result.seconds}),
+        "metrics": MetricRecord(result.metrics()),
         "client": ConfigRecord({"client_id": result.client_id}),
     }), reply_to=msg)
 

@@ -8,8 +8,10 @@ clients privbench sampled, with the global weights, and keeps what the workflow 
 each node the ClientApp's train function runs behind ``secaggplus_mod`` (``secure_train_reply``): it trains,
 and the mod quantises and masks its update before anything leaves the node.
 
-What the server learns of a client: that it took part, and its reported examples, loss and seconds (metrics
-in the clear); its update only inside the sum.
+What the server learns of a client: that it took part, and its reported metrics in the clear (examples, loss,
+seconds, whether clipping changed its update, and under client DP-SGD its accountant's entry); its update only
+inside the sum. A client's own clipping and noise (``training.privacy``) run inside its train function, before
+the mod masks the update.
 """
 
 from __future__ import annotations
@@ -101,8 +103,7 @@ class SecureGridExecutor:
             raise InputError(f"round {round_ + 1}: SecAgg+ halted (fewer than secagg.reconstruction_threshold "
                              f"clients of {len(chosen)} answered in time; see Flower's log)")
         self._revealed[round_] = self.strategy.mean
-        results = [ClientResult(str(m["client_id"]), {}, int(m["examples"]), float(m["loss"]), float(m["seconds"]))
-                   for m in self.strategy.metrics]
+        results = [ClientResult.from_metrics(str(m["client_id"]), {}, m) for m in self.strategy.metrics]
         return results, len(chosen) - len(results)
 
     def revealed(self, round_: int) -> list[np.ndarray]:
@@ -120,6 +121,5 @@ def secure_train_reply(msg: Message, train: Callable[[StateDict, Any], ClientRes
     result = train(weights, fitins.config)
     delta = [(result.weights[k].double() - weights[k].double()).numpy() for k in float_keys(weights)]
     fitres = FitRes(Status(Code.OK, ""), ndarrays_to_parameters(delta), num_examples=1,
-                    metrics={"client_id": result.client_id, "examples": result.examples, "loss": result.loss,
-                             "seconds": result.seconds})
+                    metrics={"client_id": result.client_id, **result.metrics()})
     return Message(compat.fitres_to_recorddict(fitres, keep_input=False), reply_to=msg)

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from privbench.config import build, override, profile_values
 from privbench.data.frames import FrameSequence
-from privbench.data.generate import synthetic_dataset
-from privbench.data.synthetic import SyntheticConfig
 from privbench.defences import private_stage
-from privbench.errors import ConfigError
 from privbench.data.layout import Dataset
 from privbench.data.splits import Split
 from privbench.methods.base import METHODS, FoldOutput
 from privbench.methods.configs import CentralConfig
-from privbench.methods.frame_fold import FrameFold, frame_sequence
+from privbench.methods.frame_fold import FrameFold, public_frames
 from privbench.progress import Progress
 from privbench.train.frame_pretrain import pretrain_frames
 from privbench.train.loop import fit
@@ -61,14 +57,7 @@ def warmup_frames(dataset: Dataset, fold: FrameFold, config: CentralConfig, prog
     if dp.warmup == "none" or not config.frames.warmup_steps:
         fold.notes["frame_warmup"] = "none (DP-SGD: the training participants are touched only by the accountant)"
         return []
-    synthetic = override(build(SyntheticConfig, profile_values("synthetic", "quick"), "configs/synthetic.yaml"),
-                         [f"seed={dp.public_seed}", f"frame_size={dataset.manifest.frame_size or 32}"])
-    public = Dataset(synthetic_dataset(synthetic, True, progress))
-    if public.root.resolve() == dataset.root.resolve():
-        raise ConfigError(f"dp.public_seed {dp.public_seed} generates the private data set itself; choose another")
-    fold.notes["frame_warmup"] = (f"public synthetic population (generator seed {dp.public_seed}, "
-                                  f"{len(public.ids)} people), not the training participants")
-    transform = fold.train[0].transform
-    return [frame_sequence(public, pid, config.frames.frame_step, transform) for pid in public.ids]
+    return public_frames(dataset, fold, seed=dp.public_seed, progress=progress)
+
 
 METHODS.register("central")(CentralMethod())

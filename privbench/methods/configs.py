@@ -85,8 +85,8 @@ class FedAvgConfig:
     save_models: bool
 
     def __post_init__(self) -> None:
-        check_federated_dp(self.dp, self.frames, self.federation)
-        check_secagg(self.secagg, self.dp, self.federation, self.deployment)
+        check_federated_dp(self.dp, self.optim, self.frames, self.federation)
+        check_secagg(self.secagg, self.dp, self.federation)
 
 
 CONFIG_TYPES: dict[str, type] = {"au": AUConfig, "central": CentralConfig, "fedavg": FedAvgConfig}

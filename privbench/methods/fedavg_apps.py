@@ -28,7 +28,7 @@ from privbench.data.frames import FrameSequence
 from privbench.data.layout import Dataset
 from privbench.data.splits import Split
 from privbench.federated.client import ClientResult, LocalTraining, local_update
-from privbench.federated.deployment import RESULT_HISTORY, RESULT_WEIGHTS, DeploymentJob
+from privbench.federated.deployment import INITIAL_WEIGHTS, RESULT_HISTORY, RESULT_WEIGHTS, DeploymentJob
 from privbench.federated.flower_engine import identity_reply, round_executor, train_reply
 from privbench.federated.inprocess import run_rounds
 from privbench.federated.secagg_flower import secure_train_reply
@@ -86,7 +86,7 @@ def _train(context: Context, weights: dict[str, torch.Tensor], config: Mapping) 
     spec = build(ClientSpec, json.loads(str(config["spec"])), "client settings from the server")
     sequence = _local_sequence(dataset, participant, spec.frames)
     backbone = BackboneConfig("none", spec.frames.backbone.norm)  # the architecture only: weights come with msg
-    model, _ = build_model(spec.head, backbone, spec.rnn, 0)
+    model, _ = build_model(spec.head, backbone, spec.rnn, 0, dp_compatible=spec.training.privacy.mode == "dpsgd")
     return local_update(model, weights, participant, sequence, spec.training, int(config["seed"]), _device(),
                         int(config["round"]))
 
@@ -119,6 +119,9 @@ def main(grid: Grid, context: Context) -> None:
     plan = build(FederationPlan, job.plan, f"{job_path}: plan")
     split = Split(0, tuple(job.train), tuple(job.validation), ())
     fold = FrameFold.prepare(Dataset(job.dataset), split, config, job.rnn, job.seed, _device(), local_train=False)
+    initial = job_path.parent / INITIAL_WEIGHTS
+    if initial.exists():
+        fold.model.load_state_dict(torch.load(initial, map_location="cpu", weights_only=True))
     spec = ClientSpec(rnn=job.rnn, head=config.head, frames=config.frames, training=training)
     server = server_step(config, len(job.train))
     execute = round_executor(grid, context, job.train, seed=job.seed, timeout=plan.client_timeout, server=server,

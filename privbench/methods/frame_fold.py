@@ -8,6 +8,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from privbench.config import build, override, profile_values
 from privbench.data.frame_transform import FrameTransform
 from privbench.data.frames import FrameSequence, FrameStore
 from privbench.data.labels import gold_labels
@@ -17,6 +18,7 @@ from privbench.errors import ConfigError, DatasetError
 from privbench.evaluate.metrics import mean_ccc
 from privbench.evaluate.predict import predict_sequence
 from privbench.methods.base import FoldOutput
+from privbench.progress import Progress
 from privbench.models.frame_model import FrameSequenceModel
 from privbench.train.loop import FitHistory
 from privbench.train.setup import frame_model as build_model  # the fedavg apps import it from here
@@ -28,6 +30,24 @@ def frame_sequence(dataset: Dataset, pid: str, step: int, transform: FrameTransf
         raise DatasetError(f"{dataset.root / pid}: no frames.npy; this method trains on face frames")
     labels = gold_labels(dataset, pid, dataset.timestamps(pid))
     return FrameSequence(pid, FrameStore(dataset.root / pid / "frames.npy"), labels, step, transform)
+
+
+def public_frames(dataset: Dataset, fold: FrameFold, *, seed: int, progress: Progress) -> list[FrameSequence]:
+    """A public population of other people, the stand-in for public pretrained weights: the quick synthetic data
+    with generator ``seed`` at the private data's frame size, read as ``fold``'s frames are (noted in
+    ``fold.notes``). A seed that generates the private data set itself is refused."""
+    from privbench.data.generate import synthetic_dataset
+    from privbench.data.synthetic import SyntheticConfig
+
+    synthetic = override(build(SyntheticConfig, profile_values("synthetic", "quick"), "configs/synthetic.yaml"),
+                         [f"seed={seed}", f"frame_size={dataset.manifest.frame_size or 32}"])
+    public = Dataset(synthetic_dataset(synthetic, True, progress))
+    if public.root.resolve() == dataset.root.resolve():
+        raise ConfigError(f"dp.public_seed {seed} generates the private data set itself; choose another")
+    fold.notes["frame_warmup"] = (f"public synthetic population (generator seed {seed}, {len(public.ids)} people), "
+                                  "not the training participants")
+    transform = FrameTransform(fold.config.frames.normalise, fold.config.frames.input_size)
+    return [frame_sequence(public, pid, fold.config.frames.frame_step, transform) for pid in public.ids]
 
 
 def predict_frames(model: torch.nn.Module, seq: FrameSequence, window: int, batch_size: int,

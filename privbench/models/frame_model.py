@@ -35,6 +35,7 @@ class FrameSequenceModel(nn.Module):
         self.head = head
         self.frame_head = nn.Linear(FEATURES, 2)  # per-frame readout for the frame warm-up only
         self.per_step_backbone = per_step_backbone
+        self.backbone_frozen = False
 
     @classmethod
     def create(cls, backbone: nn.Module, rnn: str, hidden: int, layers: int, fc_units: int = 10,
@@ -48,6 +49,20 @@ class FrameSequenceModel(nn.Module):
         """Optimiser parameter groups: the backbone at ``lr * backbone_scale``, the rest at ``lr``."""
         return [{"params": list(self.backbone.parameters()), "lr": lr * backbone_scale},
                 {"params": [*self.project.parameters(), *self.head.parameters()], "lr": lr}]
+
+    def freeze_backbone(self) -> None:
+        """Train only what follows the backbone: the backbone (and the warm-up's frame head) get no gradients,
+        and the backbone stays in eval mode, so its normalisation statistics do not move either."""
+        self.backbone.requires_grad_(False)
+        self.frame_head.requires_grad_(False)
+        self.backbone_frozen = True
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> FrameSequenceModel:
+        super().train(mode)
+        if self.backbone_frozen:
+            self.backbone.eval()
+        return self
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         batch, steps = frames.shape[:2]

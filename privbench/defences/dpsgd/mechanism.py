@@ -34,12 +34,14 @@ GUARANTEES = {
 class DPSGD:
     """A ``SetupWrapper`` making one stage differentially private; ``accounting()`` after training is the fold
     model's privacy record. ``noise_multiplier`` set directly (e.g. 0 in a test) replaces the accountant's
-    choice for ``settings.epsilon``."""
+    choice for ``settings.epsilon``; ``repeats``: the stage runs this many times with the same data (a federated
+    client's rounds), and the noise is chosen for all of them."""
 
     settings: DPSettings
     epochs: int
     seed: int
     noise_multiplier: float | None = None
+    repeats: int = 1
     accountant: IAccountant | None = field(default=None, init=False)
     sample_rate: float = field(default=math.nan, init=False)
     planned_steps: int = field(default=0, init=False)
@@ -53,7 +55,7 @@ class DPSGD:
             raise ConfigError(f"dp.delta {self.settings.delta:g} must be below 1 / the {units} privacy units "
                               f"({self.settings.unit}s) of the training set")
         steps_per_epoch = setup.steps_per_epoch or len(setup.loader)
-        self.planned_steps = self.epochs * steps_per_epoch
+        self.planned_steps = self.epochs * steps_per_epoch * self.repeats
         self.sample_rate = min(1.0, self.settings.participants_per_step / units) if participant \
             else 1 / len(setup.loader)
         sigma = self._noise()
@@ -97,12 +99,17 @@ class DPSGD:
                    "the training participants, not them" if validation else "no validation: the last epoch is kept")
         return {"dp_loss": f"{loss}, a mean of per-window terms (DP-SGD clips per unit)", "dp_validation": chooser}
 
+    def spent(self) -> tuple[float, float, int]:
+        """What the stage spent, as an accountant's history entry: noise multiplier, sample rate, steps taken."""
+        if self.accountant is None:
+            raise RuntimeError("DPSGD used before the stage was wrapped")
+        steps = sum(entry[-1] for entry in self.accountant.history)
+        sigma = self.accountant.history[0][0] if self.accountant.history else self._noise()
+        return float(sigma), float(self.sample_rate), int(steps)
+
     def accounting(self) -> dict[str, Any]:
         """The privacy record of what this stage trained (metrics.json ``privacy`` per fold)."""
-        if self.accountant is None:
-            raise RuntimeError("DPSGD.accounting() before the stage was wrapped")
-        dp, steps = self.settings, sum(entry[-1] for entry in self.accountant.history)
-        sigma = self.accountant.history[0][0] if self.accountant.history else self._noise()
+        dp, (sigma, _, steps) = self.settings, self.spent()
         epsilon = self.accountant.get_epsilon(dp.delta) if steps and sigma > 0 else math.inf
         return {"mechanism": "dp-sgd", "unit": dp.unit, "guarantee": GUARANTEES[dp.unit], "epsilon": float(epsilon),
                 "target_epsilon": dp.epsilon, "delta": dp.delta, "accountant": dp.accountant,
