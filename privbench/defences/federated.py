@@ -162,13 +162,20 @@ class PrivacyAccounting:
         return extra
 
     def _epsilon(self, history: list[tuple[float, float, int]]) -> float:
-        if not sum(steps for *_, steps in history):
-            return 0.0
-        if min(z for z, *_ in history) <= 0:
-            return math.inf
-        accountant = create_accountant(self.record["accountant"])
-        accountant.history = history
-        return float(accountant.get_epsilon(self.record["delta"]))
+        return composed_epsilon(self.record["accountant"], tuple(sorted(history)), self.record["delta"])
+
+
+@functools.cache
+def composed_epsilon(accountant: str, history: tuple[tuple[float, float, int], ...], delta: float) -> float:
+    """Opacus's ``accountant`` over ``history`` (noise multiplier, sample rate, steps entries) at ``delta`` (cached:
+    clients with the same history share one figure)."""
+    if not sum(steps for *_, steps in history):
+        return 0.0
+    if min(z for z, *_ in history) <= 0:
+        return math.inf
+    composed = create_accountant(accountant)
+    composed.history = list(history)
+    return float(composed.get_epsilon(delta))
 
 
 def dp_record(dp: DPSettings, *, clients: int, rounds: int, client_fraction: float,
@@ -232,4 +239,4 @@ def dp_step(dp: DPSettings, *, clients: int, rounds: int, client_fraction: float
 
 
 __all__ = ["GUARANTEES", "CountedClipping", "FixedDenominatorMean", "GaussianNoise", "PoissonSampling",
-           "PrivacyAccounting", "client_privacy", "dp_record", "dp_step", "keep_on_time"]
+           "PrivacyAccounting", "client_privacy", "composed_epsilon", "dp_record", "dp_step", "keep_on_time"]
