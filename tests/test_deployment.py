@@ -74,6 +74,21 @@ def test_fedavg_on_a_superlink_and_supernodes_equals_the_inprocess_engine(four_p
     record = json.loads((tmp_path / "run" / "run.json").read_text())
     assert record["notes"]["superlink"] == federation.address
 
+    # Flower's SecAgg+ between the SuperLink and the SuperNodes, each node clipping its own update (DP-FedAvg,
+    # client-side clipping): the same folds in this process agree within the quantisation's rounding
+    secure = ("--secure-aggregation", "--dp-epsilon", "8", "--set", "dp.mode=client", "--set", "dp.delta=0.1",
+              "--set", "rounds=1")
+    result = deployment_run(four_people, federation.address, tmp_path / "secure", *secure)
+    assert result.exit_code == 0, result.output
+    result = fedavg_run(four_people, tmp_path / "secure-inprocess", "--engine", "inprocess", *secure)
+    assert result.exit_code == 0, result.output
+    deployed, local = (json.loads((tmp_path / name / "metrics.json").read_text())
+                       for name in ("secure", "secure-inprocess"))
+    for dim in ("valence", "arousal"):
+        assert deployed["ccc"][dim]["folds"] == pytest.approx(local["ccc"][dim]["folds"], abs=1e-3), dim
+    assert deployed["privacy"]["secagg"]["engine"] == "flower" and local["privacy"]["secagg"]["engine"] == "inprocess"
+    assert deployed["privacy"]["epsilon"] == local["privacy"]["epsilon"] <= 8
+
     # a stopped SuperNode: its client fails each round of the fold it trains in; the run goes on
     federation.stop_node("P01")
     result = deployment_run(four_people, federation.address, tmp_path / "without-P01", "--set", "rounds=1",

@@ -120,7 +120,7 @@ def test_local_noise_comes_before_the_secure_sum():
     (["--set", "dp.epsilon=-1"], "epsilon must be positive"),
     (["--secure-aggregation", "--set", "secagg_clients=1"], "secagg_clients must be 0"),
     (["--dp-epsilon", "1", "--set", "dp.mode=noisy"], "dp.mode"),
-    (["--dp-epsilon", "1", "--set", "dp.mode=dpsgd"], "dp.mode=dpsgd is not a federated mechanism"),
+    (["--dp-epsilon", "1", "--set", "dp.mode=dpsgd"], "dp.mode=dpsgd (DP-SGD inside each client) is not simulated"),
     (["--secure-aggregation", "--dp-epsilon", "1"], "secure aggregation with dp.mode=server cannot work"),
 ])
 def test_bad_defence_settings_are_one_line(tiny_dataset, tmp_path, extra, needle):

@@ -86,8 +86,9 @@ class GradinvConfig:
         require((self.head == "rnn") == (self.seq_len > 0), "head rnn reads windows: set seq_len >= 1 with it "
                 "(and seq_len 0 with head frame)")
         require(min(self.sweep_victims, self.sweep_iterations) >= 1, "sweep_victims and sweep_iterations must be >= 1")
-        require(not self.dp.enabled or self.dp.mode != "dpsgd", "dp.mode=dpsgd is not a federated mechanism; "
-                "a simulated round takes dp.mode=server, client or local")
+        require(not self.dp.enabled or self.dp.mode != "dpsgd", "dp.mode=dpsgd (DP-SGD inside each client) is not "
+                "simulated on an attacked round; a simulated round takes dp.mode=server, client or local, and --updates "
+                "RUN attacks what a dp.mode=dpsgd run captured")
         require(not (self.secagg.enabled and self.dp.enabled and self.dp.mode == "server"), "secure aggregation "
                 "with dp.mode=server cannot work: the server clips each update, and under SecAgg+ it sees only "
                 "their sum; use dp.mode=client or dp.mode=local")

@@ -3,7 +3,9 @@ it on and the methods it applies to. The benchmark's ``defences`` axis takes its
 
 ``none`` is the undefended system; ``dpsgd-<unit>-e<epsilon>`` are DP-SGD (``privbench.defences.dpsgd``) at
 epsilon 1, 3 and 8 with the window or the participant as the privacy unit; ``dpfed-<mode>-e<epsilon>`` are
-FedAvg's client-level mechanisms (``privbench.defences.federated``); ``secagg`` and ``secagg-dpfed-<mode>-e<epsilon>``
+FedAvg's mechanisms (``privbench.defences.federated``: server, client and local client-level DP, DP-SGD in the
+clients), ``head`` and ``head-dpfed-<mode>-e<epsilon>`` the same for the head alone on a frozen public backbone
+(``trainable=head``); ``secagg`` and ``secagg-dpfed-<mode>-e<epsilon>``
 secure aggregation (``privbench.federated.secure``), alone or under client or local DP; ``release-<transform>[-<strength>]`` are
 the AU release transforms (``privbench.release``) at the strengths ``privbench.release.STRENGTHS`` names.
 """
@@ -97,6 +99,17 @@ for _epsilon in (1, 3, 8):
         DEFENCES.register(f"dpfed-{_mode}-e{_epsilon}", f"client-level DP for FedAvg at epsilon {_epsilon}, delta "
                           f"1e-5: {_what}")(
             DPDefence(assignments=(f"dp.epsilon={_epsilon}", f"dp.mode={_mode}"), methods=("fedavg",)))
+DEFENCES.register("head", "FedAvg of the head only: the backbone warmed up on public data and frozen (no DP)")(
+    Defence(assignments=("trainable=head",), methods=("fedavg",)))
+for _epsilon in (1, 3, 8):
+    DEFENCES.register(f"dpfed-dpsgd-e{_epsilon}", f"DP-SGD (Opacus) inside each FedAvg client at epsilon {_epsilon}, "
+                      "delta 1e-5, the window as the unit (no federated warm-up rounds)")(
+        DPDefence(assignments=(f"dp.epsilon={_epsilon}", "dp.mode=dpsgd"), methods=("fedavg",)))
+    for _mode, _what in {**FEDERATED_MODES, "dpsgd": "DP-SGD inside each client, the window as the unit"}.items():
+        DEFENCES.register(f"head-dpfed-{_mode}-e{_epsilon}", f"FedAvg of the head only (backbone warmed up on public "
+                          f"data, frozen) under DP at epsilon {_epsilon}, delta 1e-5: {_what}")(
+            DPDefence(assignments=(f"dp.epsilon={_epsilon}", f"dp.mode={_mode}", "trainable=head"),
+                      methods=("fedavg",)))
 DEFENCES.register("secagg", "secure aggregation for FedAvg (Flower's SecAgg+): the server learns only each round's "
                   "sum of updates")(Defence(assignments=("secagg.enabled=true",), methods=("fedavg",)))
 for _epsilon in (1, 3, 8):

@@ -16,15 +16,22 @@ DIMENSIONS = ("valence", "arousal")
 
 
 def defence_of(folder: ResultFolder) -> str:
-    """``run.json`` ``labels.defence`` (written by the benchmark); else, for a DP-SGD run made by hand, its
-    mechanism as the benchmark would name it (``dpsgd-window-e3``); else "none"."""
+    """``run.json`` ``labels.defence`` (written by the benchmark); else, for a DP or SecAgg+ run made by hand, its
+    mechanism as the benchmark would name it (``dpsgd-window-e3``, ``head-secagg-dpfed-client-e8``); else "none"."""
     labels = folder.run.get("labels")
     if isinstance(labels, dict) and labels.get("defence"):
         return str(labels["defence"])
     privacy = folder.metrics.get("privacy") if folder.kind == "train" else None
-    if isinstance(privacy, dict) and privacy.get("mechanism") == "dp-sgd":
-        return f"dpsgd-{privacy.get('unit')}-e{privacy.get('target_epsilon'):g}"
-    return "none"
+    privacy = privacy if isinstance(privacy, dict) else {}
+    mechanism, epsilon = str(privacy.get("mechanism", "")), privacy.get("target_epsilon")
+    if mechanism == "dp-sgd":
+        return f"dpsgd-{privacy.get('unit')}-e{epsilon:g}"
+    parts = ["secagg"] if privacy.get("secagg") else []
+    parts += [f"dpfed-{mechanism.removeprefix('dp-fedavg-')}-e{epsilon:g}"] if mechanism.startswith("dp-fedavg-") else []
+    notes = folder.run.get("notes")
+    if isinstance(notes, dict) and str(notes.get("trainable", "")).startswith("head"):
+        parts.insert(0, "head")
+    return "-".join(parts) or "none"
 
 
 def data_tag(folder: ResultFolder, tagged: bool) -> str:
