@@ -3,8 +3,8 @@ as a ratio in one run (and the in-process secure sum beside it).
 
 The same clients and rounds run, after one discarded warm-up run per engine, plain, SecAgg+, SecAgg+, plain
 (the means of each pair cancel drift) on the Flower simulation (Ray), and the same with the secure sum in-process. Per round: wall seconds, the clients' summed compute, and the secure / plain ratio.
-The deployment engine is not measured here (its per-message ClientApp start-up dominates; see
-benchmarks/federated_deployment.py).
+The deployment engine's ratio: ``python benchmarks/federated_deployment.py --secure`` (real SuperLink and SuperNode
+processes, whose per-message ClientApp start-up dominates).
 Usage: python benchmarks/secagg_cost.py [--clients 3] [--rounds 3] [--frames 300]
 """
 
