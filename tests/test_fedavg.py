@@ -275,28 +275,32 @@ def test_quick_fedavg_run_writes_efficiency_and_updates(captured_fedavg_run):
 @pytest.mark.network
 def test_flower_simulation_runs_the_server_step_bit_identically_to_the_inprocess_engine(clients):
     """Two rounds, no validator (the last round's weights are compared), server momentum on; both engines run
-    client-level DP's step (Poisson sampling at rate 1, a clip with a huge bound, seeded Gaussian noise and
-    the accountant) with a probe stage after the clip."""
-    from privbench.defences.federated import dp_step
+    local DP (each client clipping its update to 0.01 and adding seeded noise in its own step, on the Flower
+    nodes there; the server's accountant composing per client) with a probe stage after the clip."""
+    from privbench.defences.federated import client_privacy, dp_record, dp_step
     from privbench.federated.flower_engine import run_flower_simulation
     from privbench.settings import DPSettings
 
     federation = plan(rounds=2, min_clients=2, server_momentum=0.5)
-    dp = DPSettings(epsilon=8.0, delta=1e-3, max_grad_norm=1e9, accountant="rdp", mode="server", unit="window",
+    dp = DPSettings(epsilon=8.0, delta=1e-3, max_grad_norm=0.01, accountant="rdp", mode="local", unit="window",
                     participants_per_step=1.0, windows_per_participant=1, warmup="none", public_seed=1)
-    step = dp_step(dp, clients=3, rounds=2, client_fraction=1.0, noise_multiplier=0.5)
+    mechanism = {"clients": 3, "rounds": 2, "client_fraction": 1.0, "noise_multiplier": 0.5}
+    step = dp_step(dp, **mechanism)
+    training = dataclasses.replace(TRAINING, privacy=client_privacy(dp, dp_record(dp, **mechanism)))
     expected_model = small_model()
-    expected = inprocess(expected_model, clients, federation, server=step)
+    expected = run_inprocess(expected_model, clients, training=training, plan=federation, validator=None, seed=0,
+                             device=CPU, progress=QUIET, server=step)
     seen = []
     probed = step.insert("probe", lambda state: seen.append((state.round, [r.client_id for r in state.results])),
                          after="clip")
     flower = small_model()
-    history = run_flower_simulation(flower, clients, training=TRAINING, plan=federation, validator=None, seed=0,
+    history = run_flower_simulation(flower, clients, training=training, plan=federation, validator=None, seed=0,
                                     device=CPU, progress=QUIET, server=probed)
     assert seen == [(0, ["A", "B", "C"]), (1, ["A", "B", "C"])]  # the stage ran in the Flower ServerApp
     assert len(history.train_loss) == 2 and history.dropped == 0 and history.best_epoch == 1
     assert history.bytes_up == expected.bytes_up and history.train_loss == expected.train_loss
     assert history.privacy == expected.privacy and history.privacy["rounds"] == 2
+    assert history.privacy["clipped_fraction"] == 1.0  # every client clipped its own update, on its node
     for key, value in expected_model.state_dict().items():  # same thread count, same arithmetic: bit-identical
         assert torch.equal(value, flower.state_dict()[key]), key
 
