@@ -90,7 +90,9 @@ def test_list_json_names_and_describes_everything():
         "methods": ["au", "central", "fedavg"], "rnns": ["bigru", "bilstm", "rnn"],
         "engines": ["inprocess", "flower", "deployment"], "attacks": ["reid", "demographics", "gradinv", "membership"],
         "defences": ["none", *(f"dpsgd-{unit}-e{e}" for e in (1, 3, 8) for unit in ("window", "participant")),
-                     *(f"dpfed-{mode}-e{e}" for e in (1, 3, 8) for mode in ("server", "client", "local")),
+                     *(f"dpfed-{mode}-e{e}" for e in (1, 3, 8) for mode in ("server", "client", "local")), "head",
+                     *(name for e in (1, 3, 8) for name in (f"dpfed-dpsgd-e{e}", *(f"head-dpfed-{mode}-e{e}" for mode
+                       in ("server", "client", "local", "dpsgd")))),
                      "secagg", *(f"secagg-dpfed-{mode}-e{e}" for e in (1, 3, 8) for mode in ("client", "local")),
                      "release-intensities", "release-zscore", *(f"release-noise-snr{v}" for v in ("3", "1", "0.3")),
                      *(f"release-ldp-e{v}" for v in (1000, 100, 10)), *(f"release-coarsen-{v}s" for v in (1, 4, 10)),

@@ -14,7 +14,7 @@ from privbench.cli import app
 from privbench.config import build, profile_values
 from privbench.data.windows import Sequence
 from privbench.defences import DEFENCES, dp_assignments
-from privbench.defences.dpsgd import DPSGD
+from privbench.train.dpsgd import DPSGD
 from privbench.errors import ConfigError
 from privbench.methods.au import AUConfig
 from privbench.results.models import load_fold_models
@@ -141,7 +141,6 @@ def test_the_frame_requirements_are_added_unless_the_user_chose():
     (["--method", "au", "--dp-epsilon", "1", "--set", "loss=ccc"], "the batch CCC loss"),
     (["--method", "central", "--dp-epsilon", "1", "--set", "backbone.norm=batch"], "backbone.norm=group"),
     (["--method", "central", "--dp-epsilon", "1", "--set", "normalise=person"], "window-level guarantee"),
-    (["--method", "fedavg", "--dp-epsilon", "1", "--set", "dp.mode=dpsgd"], "not built for fedavg yet"),
     (["--method", "au", "--dp-epsilon", "1", "--dp-delta", "0.2", "--folds", "2"], "must be below 1 / the"),
 ])
 def test_impossible_dp_settings_are_refused_in_one_line(tiny_dataset, tmp_path, args, needle):

@@ -1,7 +1,7 @@
 """The defences: one registry of what a study can switch on, each entry with the settings that switch
 it on and the methods it applies to. The benchmark's ``defences`` axis takes its values from here.
 
-``none`` is the undefended system; ``dpsgd-<unit>-e<epsilon>`` are DP-SGD (``privbench.defences.dpsgd``) at
+``none`` is the undefended system; ``dpsgd-<unit>-e<epsilon>`` are DP-SGD (``privbench.train.dpsgd``) at
 epsilon 1, 3 and 8 with the window or the participant as the privacy unit; ``dpfed-<mode>-e<epsilon>`` are
 FedAvg's mechanisms (``privbench.defences.federated``: server, client and local client-level DP, DP-SGD in the
 clients), ``head`` and ``head-dpfed-<mode>-e<epsilon>`` the same for the head alone on a frozen public backbone
@@ -22,7 +22,7 @@ from privbench.release import STRENGTHS, TRANSFORMS
 from privbench.settings import DPSettings
 
 if TYPE_CHECKING:
-    from privbench.defences.dpsgd import DPSGD
+    from privbench.train.dpsgd import DPSGD
 
 # Opacus's notices that docs/defences.md states: seeded noise (not a secure random source), RDP's order
 # range, backward hooks on inputs without gradients
@@ -129,7 +129,7 @@ def private_stage(dp: DPSettings, *, epochs: int, seed: int) -> DPSGD | None:
     """The DP-SGD wrapper for a stage of ``epochs`` when ``dp`` is on, else None (opacus imported only then)."""
     if not dp.enabled:
         return None
-    from privbench.defences.dpsgd import DPSGD
+    from privbench.train.dpsgd import DPSGD
 
     return DPSGD(dp, epochs=epochs, seed=seed)
 

@@ -27,7 +27,7 @@ from privbench.config import require
 from privbench.federated.aggregate import StateDict, clip_update
 
 if TYPE_CHECKING:
-    from privbench.defences.dpsgd import DPSGD
+    from privbench.train.dpsgd import DPSGD
 
 HEAD_PREFIXES = ("project.", "head.")  # FrameSequenceModel's modules after the backbone that predictions use
 
@@ -64,7 +64,7 @@ class ClientPrivacy:
         """The DP-SGD wrapper of this round's local training (``dpsgd`` only; opacus imported only then)."""
         if self.mode != "dpsgd":
             return None
-        from privbench.defences.dpsgd import DPSGD
+        from privbench.train.dpsgd import DPSGD
         from privbench.settings import DPSettings
 
         settings = DPSettings(epsilon=self.epsilon, delta=self.delta, max_grad_norm=self.max_grad_norm,

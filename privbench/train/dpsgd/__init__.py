@@ -1,6 +1,6 @@
 """DP-SGD (Opacus) for the ``au`` and ``central`` methods: ``DPSGD`` wraps a plain training stage
 (docs/defences.md)."""
 
-from privbench.defences.dpsgd.mechanism import GUARANTEES, DPSGD
+from privbench.train.dpsgd.mechanism import GUARANTEES, DPSGD
 
 __all__ = ["DPSGD", "GUARANTEES"]
