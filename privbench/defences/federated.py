@@ -111,7 +111,7 @@ class GaussianNoise:
 
     def __call__(self, state: RoundState) -> None:
         generator = _generator(state.run.seed, state.round, 1)
-        keys = trainable_keys(state.average, state.run.training.trainable)
+        keys = set(trainable_keys(state.average, state.run.training.trainable))
         state.average = {k: v + torch.randn(v.shape, generator=generator, dtype=v.dtype) * self.std if k in keys
                          else v for k, v in state.average.items()}
 
@@ -125,8 +125,6 @@ class PrivacyAccounting:
     largest epsilon and the median."""
 
     record: dict[str, Any]
-    noise_multiplier: float
-    sample_rate: float
     per_client: bool = False
 
     def __call__(self, state: RoundState) -> None:
@@ -141,7 +139,8 @@ class PrivacyAccounting:
         if self.per_client:
             privacy.update(self._per_client(state, memory))
         else:
-            privacy["epsilon"] = self._epsilon([(self.noise_multiplier, self.sample_rate, len(sizes))])
+            privacy["epsilon"] = self._epsilon([(self.record["noise_multiplier"], self.record["sample_rate"],
+                                                 len(sizes))])
         state.run.history.privacy = privacy
 
     def _per_client(self, state: RoundState, memory: dict) -> dict[str, Any]:
@@ -149,7 +148,7 @@ class PrivacyAccounting:
         epsilons = memory.setdefault("epsilons", dict.fromkeys(state.run.client_ids, 0.0))
         for r in state.results:
             entry = (r.dp_noise, r.dp_rate, r.dp_steps) if self.record["unit"] == "window" \
-                else (self.noise_multiplier, 1.0, 1)
+                else (self.record["noise_multiplier"], 1.0, 1)
             spent[r.client_id][entry[:2]] = spent[r.client_id].get(entry[:2], 0) + entry[2]
             epsilons[r.client_id] = self._epsilon([(z, q, n) for (z, q), n in spent[r.client_id].items()])
         joined = [e for e in epsilons.values() if e > 0]
@@ -183,15 +182,15 @@ def dp_record(dp: DPSettings, *, clients: int, rounds: int, client_fraction: flo
     """The mechanism of ``dp.mode`` for ``clients`` participants over ``rounds``, as metrics.json ``privacy``
     records it before any round: the accountant's noise multiplier z (``noise_multiplier`` set directly
     replaces it), the sampling rate and ``noise_std`` (on the averaged update for server/client, on each
-    client's update for local); under ``dpsgd`` each client chooses its own z for its data (recorded as run)."""
+    client's update for local); under ``dpsgd`` each client chooses its own z for its data (the accounting stage
+    records the z and rates the clients report; ``noise_multiplier`` set directly is every client's)."""
     if dp.delta >= 1 / clients:
         raise ConfigError(f"dp.delta {dp.delta:g} must be below 1 / the {clients} clients (the privacy units)")
     common = {"mechanism": f"dp-fedavg-{dp.mode}", "guarantee": GUARANTEES[dp.mode], "target_epsilon": dp.epsilon,
               "delta": dp.delta, "accountant": dp.accountant, "max_grad_norm": dp.max_grad_norm,
               "planned_rounds": rounds}
     if dp.mode == "dpsgd":
-        return {**common, "unit": "window", "noise_multiplier": noise_multiplier if noise_multiplier is not None
-                else math.nan, "sample_rate": math.nan}
+        return {**common, "unit": "window", **({} if noise_multiplier is None else {"noise_multiplier": noise_multiplier})}
     local = dp.mode == "local"
     rate = 1.0 if local else client_fraction
     z = noise_multiplier if noise_multiplier is not None else _noise_multiplier(
@@ -211,9 +210,8 @@ def client_privacy(dp: DPSettings, record: dict[str, Any] | None) -> ClientPriva
         return ClientPrivacy(mode="clip", **common)
     if dp.mode == "local":
         return ClientPrivacy(mode="local", noise_std=record["noise_std"], **common)
-    z = record["noise_multiplier"]
     return ClientPrivacy(mode="dpsgd", epsilon=dp.epsilon, delta=dp.delta, accountant=dp.accountant,
-                         planned_rounds=record["planned_rounds"], noise_multiplier=-1.0 if math.isnan(z) else z,
+                         planned_rounds=record["planned_rounds"], noise_multiplier=record.get("noise_multiplier", -1.0),
                          **common)
 
 
@@ -224,8 +222,8 @@ def dp_step(dp: DPSettings, *, clients: int, rounds: int, client_fraction: float
     replaces the accountant's choice."""
     record = dp_record(dp, clients=clients, rounds=rounds, client_fraction=client_fraction,
                        noise_multiplier=noise_multiplier)
-    per_client, rate, z = dp.mode in ("local", "dpsgd"), record["sample_rate"], record["noise_multiplier"]
-    accounting = PrivacyAccounting(record, z, rate, per_client=per_client)
+    per_client = dp.mode in ("local", "dpsgd")
+    accounting = PrivacyAccounting(record, per_client=per_client)
     step = standard_step().insert("accounting", accounting, after="account")
     if dp.mode == "dpsgd":  # rounds of a fixed size: min_clients applies
         return step

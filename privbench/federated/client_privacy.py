@@ -25,12 +25,10 @@ import torch
 
 from privbench.config import require
 from privbench.federated.aggregate import StateDict, clip_update
+from privbench.models.frame_model import HEAD_PREFIXES
 
 if TYPE_CHECKING:
     from privbench.train.dpsgd import DPSGD
-
-HEAD_PREFIXES = ("project.", "head.")  # FrameSequenceModel's modules after the backbone that predictions use
-
 
 def trainable_keys(weights: StateDict, trainable: str) -> list[str]:
     """The floating-point keys a client trains: all of them, or (``head``) the projection and the recurrent head."""
@@ -64,8 +62,8 @@ class ClientPrivacy:
         """The DP-SGD wrapper of this round's local training (``dpsgd`` only; opacus imported only then)."""
         if self.mode != "dpsgd":
             return None
-        from privbench.train.dpsgd import DPSGD
         from privbench.settings import DPSettings
+        from privbench.train.dpsgd import DPSGD
 
         settings = DPSettings(epsilon=self.epsilon, delta=self.delta, max_grad_norm=self.max_grad_norm,
                               accountant=self.accountant, mode="dpsgd", unit="window", participants_per_step=1.0,
@@ -89,4 +87,4 @@ class ClientPrivacy:
         return released, clipped
 
 
-__all__ = ["HEAD_PREFIXES", "ClientPrivacy", "noise_seed", "trainable_keys"]
+__all__ = ["ClientPrivacy", "noise_seed", "trainable_keys"]

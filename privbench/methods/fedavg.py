@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 
 from privbench.config import to_dict
+from privbench.data.frames import FrameWindowDataset
 from privbench.data.layout import Dataset
 from privbench.data.splits import Split
 from privbench.errors import ConfigError
-from privbench.data.frames import FrameWindowDataset
 from privbench.federated.client import LocalTraining
 from privbench.federated.client_privacy import ClientPrivacy
 from privbench.federated.engine import FoldContext
@@ -94,7 +94,8 @@ class FedAvgMethod:
             public_backbone(dataset, fold, config, seed=seed, device=device, progress=progress)
         # an engine whose server runs elsewhere (deployment) builds the step from the settings it is sent
         server = server_step(config, len(split.train)) if engine.local_data else None
-        history = engine(fold.model, {s.participant: s for s in fold.train}, training=local_training(config, len(split.train)),
+        training = local_training(config, len(split.train))
+        history = engine(fold.model, {s.participant: s for s in fold.train}, training=training,
                          plan=federation_plan(config), validator=fold.validator, seed=seed, device=device,
                          progress=progress, fold=fold_context(dataset, split, config, rnn), server=server)
         fold.notes.update({"engine": config.deployment.engine, **history.notes})

@@ -9,6 +9,7 @@ from privbench.models.backbone import FEATURES
 from privbench.models.heads import SequenceRegressor
 
 PROJECTED = 64
+HEAD_PREFIXES = ("project.", "head.")  # the state-dict keys after the backbone that predictions use
 
 
 class FrameSequenceModel(nn.Module):

@@ -18,9 +18,9 @@ from opacus.accountants.utils import get_noise_multiplier
 from opacus.validators import ModuleValidator
 from torch.utils.data import DataLoader
 
-from privbench.train.dpsgd.participants import EmptySafeCollate, ParticipantBatches, ParticipantDPOptimizer
 from privbench.errors import ConfigError
 from privbench.settings import DPSettings
+from privbench.train.dpsgd.participants import EmptySafeCollate, ParticipantBatches, ParticipantDPOptimizer
 from privbench.train.loop import TrainingSetup
 
 GUARANTEES = {
