@@ -87,7 +87,8 @@ class FedAvgMethod:
         if config.secagg.enabled:
             check_secure_fold(config, len(split.train))
         engine = ENGINES.get(config.deployment.engine)
-        fold = FrameFold.prepare(dataset, split, config, rnn, seed, device, local_train=engine.local_data)
+        fold = FrameFold.prepare(dataset, split, config, rnn, seed, device, local_train=engine.local_data,
+                                 frozen_backbone=config.federation.trainable == "head")
         if config.dp.per_example and engine.local_data:
             check_client_delta(config, fold)
         if config.federation.trainable == "head":

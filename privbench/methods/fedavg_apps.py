@@ -86,7 +86,8 @@ def _train(context: Context, weights: dict[str, torch.Tensor], config: Mapping) 
     spec = build(ClientSpec, json.loads(str(config["spec"])), "client settings from the server")
     sequence = _local_sequence(dataset, participant, spec.frames)
     backbone = BackboneConfig("none", spec.frames.backbone.norm)  # the architecture only: weights come with msg
-    model, _ = build_model(spec.head, backbone, spec.rnn, 0, dp_compatible=spec.training.privacy.mode == "dpsgd")
+    model, _ = build_model(spec.head, backbone, spec.rnn, 0, dp_compatible=spec.training.privacy.mode == "dpsgd",
+                           frozen_backbone=spec.training.trainable == "head")
     return local_update(model, weights, participant, sequence, spec.training, int(config["seed"]), _device(),
                         int(config["round"]))
 
@@ -118,7 +119,8 @@ def main(grid: Grid, context: Context) -> None:
     training = build(LocalTraining, job.training, f"{job_path}: training")
     plan = build(FederationPlan, job.plan, f"{job_path}: plan")
     split = Split(0, tuple(job.train), tuple(job.validation), ())
-    fold = FrameFold.prepare(Dataset(job.dataset), split, config, job.rnn, job.seed, _device(), local_train=False)
+    fold = FrameFold.prepare(Dataset(job.dataset), split, config, job.rnn, job.seed, _device(), local_train=False,
+                             frozen_backbone=config.federation.trainable == "head")
     initial = job_path.parent / INITIAL_WEIGHTS
     if initial.exists():
         fold.model.load_state_dict(torch.load(initial, map_location="cpu", weights_only=True))

@@ -79,9 +79,10 @@ class FrameFold:
 
     @classmethod
     def prepare(cls, dataset: Dataset, split: Split, config: Any, rnn: str, seed: int,
-                device: torch.device, local_train: bool = True) -> FrameFold:
-        """Open the split's sequences and build the model; ``local_train`` False leaves the training
-        participants' data unread (a deployed server: their data stays on their SuperNodes)."""
+                device: torch.device, local_train: bool = True, frozen_backbone: bool = False) -> FrameFold:
+        """Open the split's sequences and build the model (``frozen_backbone``: for ``trainable=head``);
+        ``local_train`` False leaves the training participants' data unread (a deployed server: their data stays
+        on their SuperNodes)."""
         transform = FrameTransform(config.frames.normalise, config.frames.input_size)
         train, validation, test = ([frame_sequence(dataset, pid, config.frames.frame_step, transform) for pid in ids]
                                    for ids in (split.train if local_train else (), split.validation, split.test))
@@ -89,7 +90,8 @@ class FrameFold:
         if shortest is not None and config.windows.seq_len > len(shortest.rows):
             raise ConfigError(f"seq_len {config.windows.seq_len} x frame_step {config.frames.frame_step} is longer "
                               f"than participant {shortest.participant}'s {len(shortest.gold)} frames")
-        model, weights = build_model(config.head, config.frames.backbone, rnn, seed, dp_compatible=config.dp.per_example)
+        model, weights = build_model(config.head, config.frames.backbone, rnn, seed, dp_compatible=config.dp.per_example,
+                                     frozen_backbone=frozen_backbone)
         return cls(train, validation, test, model.to(device), config, device, {"backbone_weights": weights})
 
     def predict(self, model: torch.nn.Module, seq: FrameSequence) -> np.ndarray:

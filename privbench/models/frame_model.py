@@ -26,7 +26,8 @@ class FrameSequenceModel(nn.Module):
     flattened [B * T, 3, S, S]: every layer then sees the window as its batch dimension, so per-layer
     per-sample gradient hooks (Opacus) sum a window's frames into one per-window gradient. The outputs are
     the same with a GroupNorm backbone (BatchNorm would pool other statistics); the default flattened pass
-    is faster.
+    is faster, and reshapes to [B, T, 512] before the projection, so the layers after the backbone see the window
+    as their batch dimension either way (what DP-SGD of the head alone needs, ``trainable=head``).
     """
 
     def __init__(self, backbone: nn.Module, head: SequenceRegressor, *, per_step_backbone: bool = False) -> None:
@@ -40,11 +41,13 @@ class FrameSequenceModel(nn.Module):
 
     @classmethod
     def create(cls, backbone: nn.Module, rnn: str, hidden: int, layers: int, fc_units: int = 10,
-               dropout: float = 0.0, *, dp_compatible: bool = False) -> FrameSequenceModel:
-        """``dp_compatible``: the head's Opacus recurrent layer and the per-step backbone pass, for DP-SGD with
-        the window as the sample (the backbone then needs GroupNorm and ``build_backbone(hookable=True)``)."""
+               dropout: float = 0.0, *, dp_compatible: bool = False,
+               per_step_backbone: bool | None = None) -> FrameSequenceModel:
+        """``dp_compatible``: the head's Opacus recurrent layer and (unless ``per_step_backbone`` says otherwise:
+        a frozen backbone needs no per-window gradients) the per-step backbone pass, for DP-SGD with the window
+        as the sample (the backbone then needs GroupNorm and ``build_backbone(hookable=True)``)."""
         head = SequenceRegressor(PROJECTED, rnn, hidden, layers, fc_units, dropout, dp_layers=dp_compatible)
-        return cls(backbone, head, per_step_backbone=dp_compatible)
+        return cls(backbone, head, per_step_backbone=dp_compatible if per_step_backbone is None else per_step_backbone)
 
     def parameter_groups(self, lr: float, backbone_scale: float = 1.0) -> list[dict]:
         """Optimiser parameter groups: the backbone at ``lr * backbone_scale``, the rest at ``lr``."""
@@ -69,7 +72,7 @@ class FrameSequenceModel(nn.Module):
         batch, steps = frames.shape[:2]
         if self.per_step_backbone:
             return self.head(self.project(torch.stack([self.backbone(frames[:, t]) for t in range(steps)], dim=1)))
-        return self.head(self.project(self.backbone(frames.flatten(0, 1))).view(batch, steps, -1))
+        return self.head(self.project(self.backbone(frames.flatten(0, 1)).view(batch, steps, -1)))
 
 
 class FrameReadout(nn.Module):

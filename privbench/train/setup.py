@@ -88,13 +88,15 @@ def au_model(features: int, rnn: str, head: HeadSettings, *, dp_compatible: bool
 
 
 def frame_model(head: HeadSettings, backbone: BackboneConfig, rnn: str, seed: int, *,
-                dp_compatible: bool = False) -> tuple[FrameSequenceModel, str]:
+                dp_compatible: bool = False, frozen_backbone: bool = False) -> tuple[FrameSequenceModel, str]:
     """A freshly initialised ResNet18 + RNN (seeded: every engine and process builds the same one) and a
-    statement of where the backbone weights came from."""
+    statement of where the backbone weights came from. ``frozen_backbone`` (``trainable=head``): DP-SGD needs no
+    per-window gradients of the backbone, so it keeps its fast flattened pass."""
     torch.manual_seed(seed)
-    features, weights = build_backbone(backbone, hookable=dp_compatible)
+    per_window = dp_compatible and not frozen_backbone
+    features, weights = build_backbone(backbone, hookable=per_window)
     model = FrameSequenceModel.create(features, rnn, head.hidden, head.layers, head.fc_units, head.dropout,
-                                      dp_compatible=dp_compatible)
+                                      dp_compatible=dp_compatible, per_step_backbone=per_window)
     return model, weights
 
 
